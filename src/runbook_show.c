@@ -1,0 +1,160 @@
+/* runbook_show.c: see runbook_show.h. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "runbook_show.h"
+#include "textesc.h"
+#include "xmalloc.h"
+
+/* Prints label and the escaped value when there is one. */
+static void
+line(FILE *f, const char *label, const char *value)
+{
+	char *e;
+
+	if (value == NULL)
+		return;
+	e = esc_str(value, 0);
+	fprintf(f, "  %-12s %s\n", label, e);
+	free(e);
+}
+
+static const char *
+plural(size_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+void
+runbook_print_counts(const struct runbook *rb, FILE *f)
+{
+	char *t = esc_str(rb->title, 0);
+
+	fprintf(f, "\"%s\", %zu step%s, %zu route%s, %zu rollback%s", t,
+	    rb->nsteps, plural(rb->nsteps), rb->nroutes, plural(rb->nroutes),
+	    rb->nrollbacks, plural(rb->nrollbacks));
+	free(t);
+}
+
+char *
+step_describe(const struct runbook *rb, const struct rb_step *s)
+{
+	struct buf b;
+	const char *route = s->route != RB_NONE ? rb->routes[s->route].name :
+	    "?";
+	const char *profile = s->profile != RB_NONE ?
+	    rb->http.profiles[s->profile].name : NULL;
+
+	buf_init(&b);
+	buf_adds(&b, step_kind_name(s->kind));
+	switch (s->kind) {
+	case STEP_HTTP:
+	case STEP_WAIT:
+	case STEP_MEASURE:
+		buf_addf(&b, " %s", route);
+		if (profile != NULL)
+			buf_addf(&b, " as %s", profile);
+		if (s->kind == STEP_MEASURE) {
+			buf_addf(&b, ", %ld sample%s", s->samples,
+			    plural((size_t)s->samples));
+			if (s->concurrency > 1)
+				buf_addf(&b, ", %ld at a time", s->concurrency);
+			if (s->compare != RB_NONE)
+				buf_addf(&b, ", compared with %s",
+				    rb->steps[s->compare].id);
+		}
+		if (s->kind == STEP_WAIT)
+			buf_addf(&b, ", every %gs for up to %gs", s->every_s,
+			    s->timeout_wait_s);
+		break;
+	case STEP_PURGE:
+		buf_addf(&b, " %s", route);
+		if (s->backup)
+			buf_adds(&b, ", with backup");
+		break;
+	case STEP_RUN:
+		buf_addf(&b, ": %s%s", s->cmd.shell ? "sh -c " : "",
+		    s->cmd.text);
+		break;
+	case STEP_ROLLBACK_CHECK:
+		buf_addf(&b, " %s", rb->rollbacks[s->rollback].name);
+		break;
+	case STEP_MANUAL:
+		break;
+	}
+	return buf_detach(&b);
+}
+
+void
+runbook_print_summary(const struct runbook *rb, FILE *f)
+{
+	const struct rb_route *r;
+	const struct rb_rollback *rl;
+	const struct rb_step *s;
+	char *e, *d, *r_text;
+	size_t i, j;
+
+	line(f, "runbook", rb->title);
+	line(f, "owner", rb->owner);
+	line(f, "environment", rb->environment);
+	line(f, "summary", rb->summary);
+	line(f, "file", rb->path);
+	line(f, "sha256", rb->sha256);
+	if (rb->has_redis) {
+		line(f, "redis", rb->redis.url);
+		if (rb->redis.password_env != NULL)
+			fprintf(f, "  %-12s from $%s\n", "password",
+			    rb->redis.password_env);
+	}
+	if (rb->has_http)
+		line(f, "http", rb->http.base_url);
+	for (i = 0; i < rb->http.nprofiles; i++)
+		line(f, i == 0 ? "profiles" : "", rb->http.profiles[i].name);
+	if (rb->nroutes > 0)
+		fprintf(f, "\nroutes\n");
+	for (i = 0; i < rb->nroutes; i++) {
+		r = &rb->routes[i];
+		e = esc_str(r->name, 0);
+		d = esc_str(r->path ? r->path : r->url ? r->url : "(keys only)",
+		    0);
+		fprintf(f, "  %-20s %s %s\n", e, r->head ? "HEAD" : "GET", d);
+		free(e);
+		free(d);
+		for (j = 0; j < r->nkeys; j++) {
+			e = esc_str(r->keys[j], ESC_BACKSLASH);
+			fprintf(f, "  %-20s keys %s (at most %ld)\n", "", e,
+			    r->max_keys);
+			free(e);
+		}
+	}
+	if (rb->nrollbacks > 0)
+		fprintf(f, "\nrollback\n");
+	for (i = 0; i < rb->nrollbacks; i++) {
+		rl = &rb->rollbacks[i];
+		e = esc_str(rl->name, 0);
+		d = esc_str(rl->run.text, 0);
+		fprintf(f, "  %-20s run   %s\n", e, d);
+		free(d);
+		if (rl->has_check) {
+			d = esc_str(rl->check.text, 0);
+			fprintf(f, "  %-20s check %s%s\n", "", d,
+			    rl->check_safe ? " (safe)" : "");
+			free(d);
+		}
+		free(e);
+	}
+	fprintf(f, "\nsteps\n");
+	for (i = 0; i < rb->nsteps; i++) {
+		s = &rb->steps[i];
+		e = esc_str(s->title, 0);
+		d = step_describe(rb, s);
+		r_text = esc_str(d, 0);
+		fprintf(f, "  %2zu. %-32s %s\n", i + 1, e, r_text);
+		free(r_text);
+		free(e);
+		free(d);
+	}
+}

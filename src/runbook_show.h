@@ -1,0 +1,17 @@
+/* runbook_show.h: a runbook described in plain text for people (the
+ * `rehearse lint --summary` output).  Every string from the file is escaped. */
+#ifndef REHEARSE_RUNBOOK_SHOW_H
+#define REHEARSE_RUNBOOK_SHOW_H
+
+#include <stdio.h>
+
+#include "runbook.h"
+
+/* One line: "\"TITLE\", N steps, N routes, N rollbacks". */
+void	 runbook_print_counts(const struct runbook *, FILE *);
+/* Title, owner, targets, routes, rollbacks and the numbered steps. */
+void	 runbook_print_summary(const struct runbook *, FILE *);
+/* What a step does, in a few words ("measure blog-post, 20 samples"). */
+char	*step_describe(const struct runbook *, const struct rb_step *);
+
+#endif
