@@ -1,0 +1,28 @@
+/* cli.h: the command line: global options and the subcommand table. */
+#ifndef REHEARSE_CLI_H
+#define REHEARSE_CLI_H
+
+#include <stdio.h>
+
+/* Exit codes shared by every subcommand. */
+#define EXIT_OK		0
+#define EXIT_FAILED	1	/* an expectation or a verification failed */
+#define EXIT_USAGE	2	/* usage error, unreadable file, bad runbook */
+
+struct cli_cmd {
+	const char	*name;
+	const char	*args;		/* synopsis after the name */
+	const char	*help;		/* one line for --help */
+	int		(*exec)(int argc, char **argv);	/* NULL: not yet */
+};
+
+/* Runs the program; returns the exit status. */
+int	 cli_main(int argc, char **argv);
+/* Prints "rehearse: message" and a hint to stderr; returns EXIT_USAGE. */
+int	 cli_usage_error(const char *cmd, const char *fmt, ...)
+	     __attribute__((format(printf, 2, 3)));
+
+/* Subcommands, one file each. */
+int	 cmd_lint(int argc, char **argv);
+
+#endif
