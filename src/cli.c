@@ -17,7 +17,8 @@ static const struct cli_cmd commands[] = {
 	  "validate runbooks; errors as FILE:LINE:COL: message", cmd_lint },
 	{ "replay", "[--follow] [LOG]",
 	  "browse a past rehearsal read-only", NULL },
-	{ "verify", "LOG...", "check the hash chain of audit logs", NULL },
+	{ "verify", "[--key FILE] [-q] LOG...",
+	  "check the hash chain of audit logs", cmd_verify },
 	{ "report", "LOG", "print a Markdown summary of a rehearsal", NULL },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -51,8 +52,8 @@ cli_usage_error(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'rehearse %s--help' for more information.\n",
-	    cmd != NULL ? cmd : "");
+	fprintf(stderr, "\nTry 'rehearse %s%s--help' for more information.\n",
+	    cmd != NULL ? cmd : "", cmd != NULL ? " " : "");
 	return EXIT_USAGE;
 }
 

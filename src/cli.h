@@ -24,5 +24,6 @@ int	 cli_usage_error(const char *cmd, const char *fmt, ...)
 
 /* Subcommands, one file each. */
 int	 cmd_lint(int argc, char **argv);
+int	 cmd_verify(int argc, char **argv);
 
 #endif

@@ -27,7 +27,7 @@ cmd_lint(int argc, char **argv)
 	char *name;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+qh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'q':
 			quiet = true;

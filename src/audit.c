@@ -1,0 +1,776 @@
+/* audit.c: the audit log writer; see audit.h.
+ *
+ * Durability: one write() per record on an O_APPEND descriptor, then
+ * fdatasync() before the caller hears "done".  The first failure of either
+ * is final: the kernel may have dropped the dirty pages, so a retried fsync
+ * could report success for data that is gone.  The writer then refuses. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "audit.h"
+#include "audit_chain.h"
+#include "audit_read.h"
+#include "buf.h"
+#include "xmalloc.h"
+
+#define REDACTED "[redacted]"
+
+struct audit {
+	int		 fd;
+	char		*path;
+	dev_t		 dev;
+	ino_t		 ino;
+	struct audit_key key;
+	char		 session[80];	/* 32 hex digits when we made it */
+	char		*actor;
+	uint64_t	 seq;		/* of the last record written */
+	char		 prev[AUDIT_HEX];
+	bool		 refused;
+	char		*refusal;
+	char		**secrets;
+	size_t		 nsecrets;
+};
+
+static void
+refuse(struct audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+refuse(struct audit *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (a->refused)
+		return;
+	a->refused = true;
+	va_start(ap, fmt);
+	xvasprintf(&a->refusal, fmt, ap);
+	va_end(ap);
+}
+
+bool
+audit_refused(const struct audit *a)
+{
+	return a->refused;
+}
+
+const char *
+audit_refusal(const struct audit *a)
+{
+	return a->refusal;
+}
+
+const char *
+audit_path(const struct audit *a)
+{
+	return a->path;
+}
+
+const char *
+audit_session(const struct audit *a)
+{
+	return a->session;
+}
+
+uint64_t
+audit_records(const struct audit *a)
+{
+	return a->seq;
+}
+
+void
+audit_add_secret(struct audit *a, const char *value)
+{
+	size_t i;
+
+	if (value == NULL || *value == '\0')
+		return;
+	for (i = 0; i < a->nsecrets; i++)
+		if (strcmp(a->secrets[i], value) == 0)
+			return;
+	a->secrets = xreallocarray(a->secrets, a->nsecrets + 1,
+	    sizeof *a->secrets);
+	a->secrets[a->nsecrets++] = xstrdup(value);
+}
+
+/* Redaction ---------------------------------------------------------------- */
+
+/* Object keys whose values are secrets whatever they hold. */
+static bool
+secret_key(const char *k)
+{
+	static const char *const exact[] = { "cookie", "set-cookie",
+	    "authorization", "proxy-authorization", "x-api-key", "api_key",
+	    "apikey", "auth", NULL };
+	static const char *const parts[] = { "password", "passwd", "secret",
+	    "token", NULL };
+	char low[64];
+	size_t i, n = strlen(k);
+
+	if (n >= sizeof low)
+		n = sizeof low - 1;
+	for (i = 0; i < n; i++)
+		low[i] = (char)tolower((unsigned char)k[i]);
+	low[n] = '\0';
+	if (n > 4 && strcmp(low + n - 4, "_env") == 0)
+		return false;	/* names a variable; the value is redacted */
+	for (i = 0; exact[i] != NULL; i++)
+		if (strcmp(low, exact[i]) == 0)
+			return true;
+	for (i = 0; parts[i] != NULL; i++)
+		if (strstr(low, parts[i]) != NULL)
+			return true;
+	return false;
+}
+
+/* s with every registered secret replaced; NULL when there was none. */
+static char *
+scrub(const struct audit *a, const char *s, size_t len)
+{
+	struct buf b;
+	const char *p, *hit, *best;
+	size_t i, slen, bestlen;
+	bool changed = false;
+
+	buf_init(&b);
+	buf_add(&b, "", 0);
+	p = s;
+	for (;;) {
+		best = NULL;
+		bestlen = 0;
+		for (i = 0; i < a->nsecrets; i++) {
+			slen = strlen(a->secrets[i]);
+			/* Short secrets only as a whole value: replacing every
+			 * "ab" in a log would make it unreadable. */
+			if (slen < 4) {
+				if (p == s && len == slen &&
+				    memcmp(s, a->secrets[i], slen) == 0) {
+					best = s;
+					bestlen = slen;
+				}
+				continue;
+			}
+			hit = memmem(p, len - (size_t)(p - s), a->secrets[i],
+			    slen);
+			if (hit != NULL && (best == NULL || hit < best ||
+			    (hit == best && slen > bestlen))) {
+				best = hit;
+				bestlen = slen;
+			}
+		}
+		if (best == NULL)
+			break;
+		buf_add(&b, p, (size_t)(best - p));
+		buf_adds(&b, REDACTED);
+		p = best + bestlen;
+		changed = true;
+	}
+	if (!changed) {
+		buf_free(&b);
+		return NULL;
+	}
+	buf_add(&b, p, len - (size_t)(p - s));
+	return buf_detach(&b);
+}
+
+/* Returns a redacted deep copy of j. */
+static json_t *
+redact(const struct audit *a, json_t *j)
+{
+	json_t *out, *v;
+	const char *k;
+	char *s;
+	size_t i;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		out = json_object();
+		json_object_foreach(j, k, v) {
+			s = scrub(a, k, strlen(k));
+			/* Two keys redacted alike must not overwrite each other. */
+			for (i = 2; s != NULL && json_object_get(out, s); i++) {
+				char *t = xprintf("%s#%zu", REDACTED, i);
+				free(s);
+				s = t;
+			}
+			if (secret_key(k) && !json_is_null(v))
+				json_object_set_new(out, s ? s : k,
+				    json_string(REDACTED));
+			else
+				json_object_set_new(out, s ? s : k,
+				    redact(a, v));
+			free(s);
+		}
+		return out;
+	case JSON_ARRAY:
+		out = json_array();
+		json_array_foreach(j, i, v)
+			json_array_append_new(out, redact(a, v));
+		return out;
+	case JSON_STRING:
+		s = scrub(a, json_string_value(j), json_string_length(j));
+		if (s == NULL)
+			return json_incref(j);
+		out = json_string(s);
+		free(s);
+		return out;
+	default:
+		return json_incref(j);
+	}
+}
+
+/* Writing ------------------------------------------------------------------ */
+
+/* The file must still be the one we locked: not removed, not replaced. */
+static bool
+still_ours(struct audit *a)
+{
+	struct stat st;
+
+	if (fstat(a->fd, &st) != 0) {
+		refuse(a, "cannot stat the audit log: %s", strerror(errno));
+		return false;
+	}
+	if (st.st_nlink == 0) {
+		refuse(a, "the audit log %s was removed", a->path);
+		return false;
+	}
+	if (stat(a->path, &st) != 0 || st.st_dev != a->dev ||
+	    st.st_ino != a->ino) {
+		refuse(a, "the audit log %s was moved or replaced", a->path);
+		return false;
+	}
+	return true;
+}
+
+static char *
+build_line(struct audit *a, const char *type, unsigned step, json_t *data)
+{
+	char ts[32], hash[AUDIT_HEX], *body;
+	json_t *rec, *clean;
+	struct buf line;
+	size_t len;
+
+	audit_timestamp(ts, sizeof ts);
+	clean = redact(a, data);
+	rec = json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:s}",
+	    "seq", (json_int_t)(a->seq + 1), "ts", ts, "session", a->session,
+	    "actor", a->actor, "type", type,
+	    "step", step > 0 ? json_integer(step) : json_null(),
+	    "data", clean, "prev", a->prev);
+	if (rec == NULL)
+		fatal("cannot build an audit record of type %s", type);
+	body = audit_json_encode(rec);
+	json_decref(rec);
+	len = strlen(body);
+	audit_hash(&a->key, body, len, hash);
+	buf_init(&line);
+	buf_add(&line, body, len - 1);		/* without the closing brace */
+	buf_addf(&line, "%s%s\"}\n", AUDIT_HASH_TAG, hash);
+	free(body);
+	return buf_detach(&line);
+}
+
+/* Appends one line with a single write() and makes it durable. */
+static uint64_t
+append_line(struct audit *a, const char *prefix, const char *type,
+    unsigned step, json_t *data)
+{
+	char *line, *out;
+	size_t len, plen = strlen(prefix), done;
+	ssize_t n;
+	json_t *small;
+
+	line = build_line(a, type, step, data);
+	len = strlen(line);
+	if (len > AUDIT_MAX_LINE) {
+		/* Never lose the event: keep that it happened and its size. */
+		free(line);
+		small = json_pack("{s:b, s:I}", "truncated", 1,
+		    "bytes", (json_int_t)len);
+		if (json_is_integer(json_object_get(data, "intent")))
+			json_object_set(small, "intent",
+			    json_object_get(data, "intent"));
+		line = build_line(a, type, step, small);
+		json_decref(small);
+		len = strlen(line);
+	}
+	out = xmalloc(plen + len + 1);
+	memcpy(out, prefix, plen);
+	memcpy(out + plen, line, len + 1);
+	do
+		n = write(a->fd, out, plen + len);
+	while (n < 0 && errno == EINTR);
+	done = n < 0 ? 0 : (size_t)n;
+	if (n < 0)
+		refuse(a, "cannot write the audit log: %s", strerror(errno));
+	else if (done < plen + len)
+		refuse(a, "short write to the audit log (%zu of %zu bytes): "
+		    "the disk may be full", done, plen + len);
+	else if (fdatasync(a->fd) != 0)
+		refuse(a, "fdatasync of the audit log failed: %s; the record "
+		    "may not be on disk", strerror(errno));
+	if (!a->refused) {
+		a->seq++;
+		audit_hash(&a->key, line, len - 1, a->prev);
+	}
+	free(out);
+	free(line);
+	return a->refused ? 0 : a->seq;
+}
+
+uint64_t
+audit_append(struct audit *a, const char *type, unsigned step, json_t *data)
+{
+	uint64_t seq = 0;
+
+	if (data == NULL)
+		data = json_object();
+	if (!a->refused && still_ours(a))
+		seq = append_line(a, "", type, step, data);
+	json_decref(data);
+	return seq;
+}
+
+uint64_t
+audit_intent(struct audit *a, const char *type, unsigned step, json_t *data)
+{
+	return audit_append(a, type, step, data);
+}
+
+uint64_t
+audit_result(struct audit *a, uint64_t intent, const char *type,
+    unsigned step, json_t *data)
+{
+	if (data == NULL)
+		data = json_object();
+	json_object_set_new(data, "intent", json_integer((json_int_t)intent));
+	return audit_append(a, type, step, data);
+}
+
+/* Opening ------------------------------------------------------------------ */
+
+char *
+audit_default_dir(char **cause)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	struct passwd *pw;
+
+	if (xdg != NULL && xdg[0] == '/')
+		return xprintf("%s/rehearse", xdg);
+	if (home == NULL || home[0] != '/') {
+		if ((pw = getpwuid(geteuid())) == NULL || pw->pw_dir == NULL) {
+			xasprintf(cause, "no home directory for the audit logs "
+			    "(set XDG_STATE_HOME or use --audit FILE)");
+			return NULL;
+		}
+		home = pw->pw_dir;
+	}
+	return xprintf("%s/.local/state/rehearse", home);
+}
+
+char *
+audit_slug(const char *title)
+{
+	struct buf b;
+	bool dash = false;
+	const char *p;
+
+	buf_init(&b);
+	buf_add(&b, "", 0);
+	for (p = title; *p != '\0'; p++) {
+		if (isalnum((unsigned char)*p) && (unsigned char)*p < 0x80) {
+			if (b.len + (dash && b.len > 0) >= 40)
+				break;
+			if (dash && b.len > 0)
+				buf_addc(&b, '-');
+			dash = false;
+			buf_addc(&b, (char)tolower((unsigned char)*p));
+		} else
+			dash = true;
+	}
+	if (b.len == 0)
+		buf_adds(&b, "runbook");
+	return buf_detach(&b);
+}
+
+static int
+fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* mkdir -p with mode 0700; every directory created is made durable by an
+ * fsync of its parent. */
+static int
+make_dirs(const char *path, char **cause)
+{
+	char *p = xstrdup(path), *s, *parent;
+	struct stat st;
+	int rc = 0;
+
+	for (s = p + 1; ; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (stat(p, &st) != 0) {
+			if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+				xasprintf(cause, "cannot create %s: %s", p,
+				    strerror(errno));
+				rc = -1;
+				break;
+			}
+			parent = xstrdup(p);
+			*strrchr(parent, '/') = '\0';
+			fsync_dir(parent[0] != '\0' ? parent : "/");
+			free(parent);
+		} else if (!S_ISDIR(st.st_mode)) {
+			xasprintf(cause, "%s is not a directory", p);
+			rc = -1;
+			break;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	free(p);
+	return rc;
+}
+
+static char *
+dir_of(const char *path)
+{
+	char *d = xstrdup(path), *slash = strrchr(d, '/');
+
+	if (slash == NULL) {
+		free(d);
+		return xstrdup(".");
+	}
+	if (slash == d)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return d;
+}
+
+/* Opens path for appending; with create, the file must be new or empty. */
+static int
+open_log(struct audit *a, bool create, bool exclusive, char **cause)
+{
+	int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW;
+	struct stat st;
+	char *dir;
+
+	if (create)
+		flags |= O_CREAT | (exclusive ? O_EXCL : 0);
+	if ((a->fd = open(a->path, flags, 0600)) < 0) {
+		if (errno == EEXIST)
+			return 1;
+		if (errno == ELOOP)
+			xasprintf(cause, "%s: refusing to follow a symbolic link "
+			    "for the audit log", a->path);
+		else
+			xasprintf(cause, "%s: cannot open the audit log: %s",
+			    a->path, strerror(errno));
+		return -1;
+	}
+	if (flock(a->fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK)
+			xasprintf(cause, "%s: the audit log is in use by another "
+			    "rehearse session", a->path);
+		else
+			xasprintf(cause, "%s: cannot lock the audit log: %s",
+			    a->path, strerror(errno));
+		return -1;
+	}
+	if (fstat(a->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		xasprintf(cause, "%s: the audit log is not a regular file",
+		    a->path);
+		return -1;
+	}
+	if (create && st.st_size > 0) {
+		xasprintf(cause, "%s: already holds records; continue it with "
+		    "rehearse run --resume, or choose a new file", a->path);
+		return -1;
+	}
+	if ((st.st_mode & 0077) != 0 && fchmod(a->fd, 0600) != 0) {
+		xasprintf(cause, "%s: the audit log is readable by others and "
+		    "cannot be made private: %s", a->path, strerror(errno));
+		return -1;
+	}
+	a->dev = st.st_dev;
+	a->ino = st.st_ino;
+	if (create) {
+		dir = dir_of(a->path);
+		fsync_dir(dir);
+		free(dir);
+	}
+	return 0;
+}
+
+static char *
+actor_name(void)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	const char *user = pw != NULL ? pw->pw_name : getenv("USER");
+	char host[256];
+
+	if (gethostname(host, sizeof host) != 0)
+		snprintf(host, sizeof host, "unknown");
+	host[sizeof host - 1] = '\0';
+	return xprintf("%s@%s", user != NULL ? user : "unknown", host);
+}
+
+static void
+register_runbook_secrets(struct audit *a, const struct runbook *rb)
+{
+	size_t i;
+
+	if (rb == NULL)
+		return;
+	if (rb->has_redis) {
+		audit_add_secret(a, rb->redis.url_password);
+		if (rb->redis.password_env != NULL)
+			audit_add_secret(a, getenv(rb->redis.password_env));
+	}
+	for (i = 0; i < rb->http.nprofiles; i++) {
+		const struct rb_profile *p = &rb->http.profiles[i];
+		const char *v, *colon;
+
+		if (p->cookie_env != NULL)
+			audit_add_secret(a, getenv(p->cookie_env));
+		if (p->header_env != NULL && (v = getenv(p->header_env)) != NULL) {
+			audit_add_secret(a, v);
+			/* The value alone may be logged apart from its name. */
+			if ((colon = strchr(v, ':')) != NULL) {
+				colon++;
+				while (*colon == ' ')
+					colon++;
+				audit_add_secret(a, colon);
+			}
+		}
+	}
+}
+
+static json_t *
+start_data(struct audit *a, const struct audit_opts *o)
+{
+	char host[256], kid[17];
+	json_t *d, *rb = json_null();
+
+	if (gethostname(host, sizeof host) != 0)
+		snprintf(host, sizeof host, "unknown");
+	host[sizeof host - 1] = '\0';
+	if (o->rb != NULL)
+		rb = json_pack("{s:s, s:s, s:s, s:s, s:s}",
+		    "path", o->rb->path, "sha256", o->rb->sha256,
+		    "title", o->rb->title, "owner", o->rb->owner,
+		    "environment", o->rb->environment);
+	d = json_pack("{s:i, s:s, s:o, s:s, s:i, s:o, s:b}",
+	    "format", AUDIT_FORMAT, "version", PACKAGE_VERSION, "runbook", rb,
+	    "hostname", host, "pid", (int)getpid(),
+	    "terminal", o->cols > 0 ? json_pack("{s:i, s:i}", "cols", o->cols,
+	    "rows", o->rows) : json_null(), "sealed", a->key.len > 0);
+	if (a->key.len > 0) {
+		audit_key_id(&a->key, kid);
+		json_object_set_new(d, "key_id", json_string(kid));
+	}
+	return d;
+}
+
+static void
+audit_free(struct audit *a)
+{
+	size_t i;
+
+	if (a->fd >= 0)
+		close(a->fd);
+	free(a->path);
+	free(a->actor);
+	free(a->refusal);
+	for (i = 0; i < a->nsecrets; i++) {
+		explicit_bzero(a->secrets[i], strlen(a->secrets[i]));
+		free(a->secrets[i]);
+	}
+	free(a->secrets);
+	explicit_bzero(&a->key, sizeof a->key);
+	free(a);
+}
+
+static int
+open_new(struct audit *a, const struct audit_opts *o, char **cause)
+{
+	char stamp[32], *dir, *slug, *base;
+	time_t now = time(NULL);
+	struct tm tm;
+	int i, rc;
+
+	if (o->path != NULL) {
+		a->path = xstrdup(o->path);
+		dir = dir_of(a->path);
+		rc = make_dirs(dir, cause);
+		free(dir);
+		if (rc != 0)
+			return -1;
+		return open_log(a, true, false, cause);
+	}
+	if ((dir = audit_default_dir(cause)) == NULL)
+		return -1;
+	if (make_dirs(dir, cause) != 0) {
+		free(dir);
+		return -1;
+	}
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+	slug = audit_slug(o->rb != NULL ? o->rb->title : "session");
+	base = xprintf("%s/%s-%s", dir, stamp, slug);
+	free(slug);
+	free(dir);
+	rc = 1;
+	for (i = 1; i <= 100 && rc == 1; i++) {
+		free(a->path);
+		a->path = i == 1 ? xprintf("%s.jsonl", base) :
+		    xprintf("%s-%d.jsonl", base, i);
+		rc = open_log(a, true, true, cause);
+	}
+	free(base);
+	if (rc == 1)
+		xasprintf(cause, "%s: too many logs named alike", a->path);
+	return rc == 0 ? 0 : -1;
+}
+
+static int
+open_resume(struct audit *a, const struct audit_opts *o, json_t **data,
+    char **prefix, struct verify *v, char **cause)
+{
+	size_t i;
+
+	a->path = xstrdup(o->path);
+	if (open_log(a, false, false, cause) != 0)
+		return -1;
+	/* Locked: nobody appends while we read. */
+	if (verify_file(v, a->path, cause) != 0)
+		return -1;
+	if (v->status == VERIFY_BAD || v->status == VERIFY_NEED_KEY) {
+		xasprintf(cause, "%s: cannot resume: %s", a->path, v->reason);
+		return -1;
+	}
+	snprintf(a->session, sizeof a->session, "%s", v->session);
+	a->seq = v->last_seq;
+	memcpy(a->prev, v->prev, AUDIT_HEX);
+	*data = json_pack("{s:s, s:i, s:s, s:I}", "version", PACKAGE_VERSION,
+	    "pid", (int)getpid(), "previous", v->status == VERIFY_INTACT ?
+	    "ended" : v->status == VERIFY_TORN ? "torn" : "never ended",
+	    "after", (json_int_t)v->last_seq);
+	if (v->status == VERIFY_TORN) {
+		json_object_set_new(*data, "torn_bytes",
+		    json_integer((json_int_t)v->torn_len));
+		*prefix = xstrdup("\n");	/* finish the torn line */
+	}
+	if (v->nintents > 0) {
+		json_t *open = json_array();
+		for (i = 0; i < v->nintents; i++)
+			json_array_append_new(open,
+			    json_integer((json_int_t)v->intents[i].seq));
+		json_object_set_new(*data, "open_intents", open);
+	}
+	return 0;
+}
+
+struct audit *
+audit_open(const struct audit_opts *o, char **cause)
+{
+	struct audit *a = xcalloc(1, sizeof *a);
+	unsigned char rnd[16];
+	char *prefix = NULL;
+	json_t *data = NULL;
+	struct verify v;
+	size_t i;
+	int rc;
+
+	a->fd = -1;
+	a->actor = actor_name();
+	if (o->key_file != NULL &&
+	    audit_key_load(&a->key, o->key_file, cause) != 0) {
+		audit_free(a);
+		return NULL;
+	}
+	register_runbook_secrets(a, o->rb);
+	verify_init(&v, &a->key);
+	if (o->resume) {
+		if (o->path == NULL) {
+			xasprintf(cause, "resuming needs the log to continue");
+			rc = -1;
+		} else
+			rc = open_resume(a, o, &data, &prefix, &v, cause);
+	} else {
+		if (RAND_bytes(rnd, sizeof rnd) != 1)
+			fatal("no random bytes for a session id");
+		for (i = 0; i < sizeof rnd; i++)
+			snprintf(a->session + 2 * i, 3, "%02x", rnd[i]);
+		audit_genesis(&a->key, a->prev);
+		rc = open_new(a, o, cause);
+		if (rc == 0)
+			data = start_data(a, o);
+	}
+	if (rc != 0) {
+		verify_done(&v);
+		audit_free(a);
+		return NULL;
+	}
+	if (append_line(a, prefix ? prefix : "", o->resume ? "session.resume" :
+	    "session.start", 0, data) == 0) {
+		xasprintf(cause, "%s: %s", a->path, a->refusal);
+		json_decref(data);
+		free(prefix);
+		verify_done(&v);
+		audit_free(a);
+		return NULL;
+	}
+	json_decref(data);
+	free(prefix);
+	/* Intents that never got a result: their outcome is unknown. */
+	for (i = 0; i < v.nintents; i++)
+		audit_append(a, "intent.unknown", 0, json_pack("{s:I, s:s}",
+		    "intent", (json_int_t)v.intents[i].seq,
+		    "type", v.intents[i].type));
+	verify_done(&v);
+	return a;
+}
+
+int
+audit_close(struct audit *a)
+{
+	int rc = 0;
+
+	if (a == NULL)
+		return 0;
+	if (audit_append(a, "session.end", 0, json_pack("{s:I}", "records",
+	    (json_int_t)(a->seq + 1))) == 0)
+		rc = -1;
+	audit_free(a);
+	return rc;
+}

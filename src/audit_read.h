@@ -1,0 +1,93 @@
+/* audit_read.h: reading audit logs back.  A reader hands out lines with
+ * bounded memory; a verifier walks them and checks the hash chain, the
+ * sequence, the session and the framing, one line at a time, so that a log
+ * of any size is checked in constant memory. */
+#ifndef REHEARSE_AUDIT_READ_H
+#define REHEARSE_AUDIT_READ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "audit_chain.h"
+
+struct audit_reader;
+
+struct audit_line {
+	size_t		 lineno;	/* 1-based */
+	off_t		 offset;	/* of the line's first byte */
+	const char	*text;		/* without the newline; valid until next */
+	size_t		 len;
+	bool		 complete;	/* ended by a newline */
+	bool		 overlong;	/* longer than AUDIT_MAX_LINE, cut */
+};
+
+/* Opens a log for reading.  Returns NULL with *cause set. */
+struct audit_reader *audit_reader_open(const char *path, char **cause);
+/* 1 with the next line, 0 at the end, -1 on a read error (*cause set). */
+int	 audit_reader_next(struct audit_reader *, struct audit_line *,
+	     char **cause);
+void	 audit_reader_close(struct audit_reader *);
+
+enum verify_status {
+	VERIFY_INTACT,		/* every record chains, session.end last */
+	VERIFY_OPEN,		/* intact so far, but never ended */
+	VERIFY_TORN,		/* intact up to a torn final line */
+	VERIFY_BAD,		/* edited, missing, reordered, inserted... */
+	VERIFY_NEED_KEY,	/* sealed: needs the key (or the right one) */
+};
+
+#define VERIFY_MAX_INTENTS 256
+
+struct verify_intent {
+	uint64_t	 seq;
+	char		 type[40];
+};
+
+struct verify {
+	const struct audit_key *key;	/* NULL or unsealed: plain SHA-256 */
+	enum verify_status status;
+	char		*reason;	/* why not intact */
+	size_t		 bad_line;	/* line of the first problem */
+	uint64_t	 bad_seq;	/* its seq when it had one */
+
+	size_t		 lines;
+	uint64_t	 records;	/* valid records seen */
+	uint64_t	 last_seq;
+	size_t		 last_line;
+	char		 prev[AUDIT_HEX];	/* hash of the last good line */
+	char		 session[80];
+	char		 first_ts[32];
+	char		 last_ts[32];
+	char		 last_type[40];
+	bool		 sealed;
+	char		 key_id[17];
+	bool		 ended;		/* last record is session.end */
+	size_t		 resumes;
+	size_t		 recovered;	/* torn lines a resume recovered */
+
+	size_t		 torn_line;	/* a line that is not a record yet */
+	size_t		 torn_len;
+	bool		 torn_complete;
+
+	size_t		 clock_back;	/* warnings: ts earlier than before */
+	size_t		 clock_back_line;
+
+	struct verify_intent intents[VERIFY_MAX_INTENTS]; /* without result */
+	size_t		 nintents;
+	size_t		 intents_dropped;
+	size_t		 unknown;	/* intents closed as outcome unknown */
+};
+
+void	 verify_init(struct verify *, const struct audit_key *key);
+void	 verify_done(struct verify *);
+/* Checks one more line.  Returns false once the log is known bad (or needs
+ * a key); further lines are then ignored. */
+bool	 verify_line(struct verify *, const struct audit_line *);
+/* After the last line: settles INTACT, OPEN, TORN or BAD. */
+void	 verify_finish(struct verify *);
+/* Reads and checks a whole file.  Returns 0, or -1 when it cannot be read
+ * (*cause set). */
+int	 verify_file(struct verify *, const char *path, char **cause);
+
+#endif
