@@ -9,8 +9,10 @@
 #include "cli.h"
 
 static const struct cli_cmd commands[] = {
-	{ "run", "[--read-only | --batch [--yes]] RUNBOOK",
-	  "walk a runbook on the dashboard (the default command)", NULL },
+	{ "run", "--batch [--yes] [--from STEP] [--audit FILE] "
+	  "[--audit-key FILE] RUNBOOK",
+	  "run a runbook's steps (this version: purge steps, --batch)",
+	  cmd_run },
 	{ "check", "[--format text|tap|json] RUNBOOK",
 	  "run only the read-only checks of a runbook", NULL },
 	{ "lint", "[-q] [--summary] RUNBOOK...",
@@ -20,6 +22,8 @@ static const struct cli_cmd commands[] = {
 	{ "verify", "[--key FILE] [-q] LOG...",
 	  "check the hash chain of audit logs", cmd_verify },
 	{ "report", "LOG", "print a Markdown summary of a rehearsal", NULL },
+	{ "restore", "[--replace] [--audit FILE] RUNBOOK BACKUP",
+	  "put back the keys a purge backed up", cmd_restore },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -104,9 +108,14 @@ cli_main(int argc, char **argv)
 			c = &commands[i];
 	}
 	if (c == NULL) {
-		/* "rehearse RUNBOOK" is "rehearse run RUNBOOK". */
-		if (stat(argv[0], &st) == 0 && S_ISREG(st.st_mode))
-			return not_available(&commands[0]);
+		/* "rehearse RUNBOOK" is "rehearse run RUNBOOK", which opens
+		 * the dashboard: not in this version. */
+		if (stat(argv[0], &st) == 0 && S_ISREG(st.st_mode)) {
+			fprintf(stderr, "rehearse: the dashboard is not "
+			    "available yet in this version; use rehearse run "
+			    "--batch\n");
+			return EXIT_USAGE;
+		}
 		return cli_usage_error(NULL, "unknown command '%s'", argv[0]);
 	}
 	if (c->exec == NULL)

@@ -930,6 +930,47 @@ load_http(struct loader *L, const struct ynode *n)
 	}
 }
 
+/* The name of a route or rollback: required, a valid name, not taken by
+ * one of the first idx; on success the context becomes "WHAT 'NAME'". */
+static char *
+load_name(struct loader *L, const struct ynode *n, const char *what,
+    size_t idx, const char *(*name_at)(const struct runbook *, size_t))
+{
+	const struct ynode *v = ymap_get(n, "name");
+	char *name = field_text(L, n, "name", true);
+	const char *other;
+	size_t j;
+
+	if (name == NULL)
+		return NULL;
+	if (!check_name(L, v, "name", name)) {
+		free(name);
+		return NULL;
+	}
+	for (j = 0; j < idx; j++) {
+		if ((other = name_at(L->rb, j)) != NULL &&
+		    strcmp(other, name) == 0) {
+			err(L, v, "%s: %s '%s' is defined twice", P(L, "name"),
+			    what, name);
+			break;
+		}
+	}
+	snprintf(L->ctx, sizeof L->ctx, "%s '%s'", what, name);
+	return name;
+}
+
+static const char *
+route_name_at(const struct runbook *rb, size_t i)
+{
+	return rb->routes[i].name;
+}
+
+static const char *
+rollback_name_at(const struct runbook *rb, size_t i)
+{
+	return rb->rollbacks[i].name;
+}
+
 /* Routes -------------------------------------------------------------- */
 
 bool
@@ -987,30 +1028,13 @@ load_route(struct loader *L, const struct ynode *n, size_t idx)
 	struct rb_route *r = &rb->routes[idx];
 	const struct ynode *v;
 	char *m;
-	size_t j;
 
 	r->line = n->line;
 	r->col = n->col;
 	snprintf(L->ctx, sizeof L->ctx, "route %zu", idx + 1);
 	if (!want_map(L, n, "route"))
 		return;
-	if ((r->name = field_text(L, n, "name", true)) != NULL) {
-		v = ymap_get(n, "name");
-		if (!check_name(L, v, "name", r->name)) {
-			free(r->name);
-			r->name = NULL;
-		} else {
-			for (j = 0; j < idx; j++) {
-				if (rb->routes[j].name != NULL &&
-				    strcmp(rb->routes[j].name, r->name) == 0)
-					err(L, v, "%s: route '%s' is defined "
-					    "twice (first at line %u)",
-					    P(L, "name"), r->name,
-					    rb->routes[j].line);
-			}
-			snprintf(L->ctx, sizeof L->ctx, "route '%s'", r->name);
-		}
-	}
+	r->name = load_name(L, n, "route", idx, route_name_at);
 	check_keys(L, n, "", keys);
 	r->path = field_text(L, n, "path", false);
 	r->url = field_text(L, n, "url", false);
@@ -1064,28 +1088,11 @@ load_rollback(struct loader *L, const struct ynode *n, size_t idx)
 	struct rb_rollback *r = &L->rb->rollbacks[idx];
 	const struct ynode *v;
 	bool shell;
-	size_t j;
 
 	snprintf(L->ctx, sizeof L->ctx, "rollback %zu", idx + 1);
 	if (!want_map(L, n, "rollback"))
 		return;
-	if ((r->name = field_text(L, n, "name", true)) != NULL) {
-		v = ymap_get(n, "name");
-		if (!check_name(L, v, "name", r->name)) {
-			free(r->name);
-			r->name = NULL;
-		} else {
-			for (j = 0; j < idx; j++) {
-				if (L->rb->rollbacks[j].name != NULL &&
-				    strcmp(L->rb->rollbacks[j].name,
-				    r->name) == 0)
-					err(L, v, "%s: rollback '%s' is defined "
-					    "twice", P(L, "name"), r->name);
-			}
-			snprintf(L->ctx, sizeof L->ctx, "rollback '%s'",
-			    r->name);
-		}
-	}
+	r->name = load_name(L, n, "rollback", idx, rollback_name_at);
 	check_keys(L, n, "", keys);
 	field_bool(L, n, "shell", false, &shell);
 	field_long(L, n, "timeout_s", 1, 86400, 300, &r->timeout_s);

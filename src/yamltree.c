@@ -147,7 +147,7 @@ berror(struct builder *b, unsigned line, unsigned col, const char *fmt, ...)
 	va_start(ap, fmt);
 	xvasprintf(&msg, fmt, ap);
 	va_end(ap);
-	diag_add(b->d, DIAG_ERROR, line, col, "%s", msg);
+	bnote(b, line, col, "%s", msg);
 	free(msg);
 	b->failed = true;
 }

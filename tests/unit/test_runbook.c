@@ -119,7 +119,7 @@ load_ok(const char *text)
 START_TEST(examples_are_clean)
 {
 	const char *names[] = { "runbooks/demo.yml", "runbooks/minimal.yml",
-	    "runbooks/incident-cache-stampede.yml" };
+	    "runbooks/incident-cache-stampede.yml", "runbooks/purge-blog.yml" };
 	struct runbook *rb;
 	struct diags d;
 	char *path;

@@ -1,0 +1,70 @@
+/* redis.h: one Redis connection on the event loop (hiredis' async API and
+ * its libevent adapter), with the timeouts hiredis 0.14 lacks, reconnection
+ * with backoff, and a state callers can show: connecting; up with the round
+ * trip; down with the error and the time of the next try.
+ *
+ * Keys travel as argv, never formatted into a command string.  A context
+ * that timed out is thrown away (a late reply would pair with the next
+ * command) and every command waiting on it fails. */
+#ifndef REHEARSE_REDIS_H
+#define REHEARSE_REDIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+#include "loop.h"
+#include "runbook.h"
+
+enum redis_state {
+	REDIS_CONNECTING,
+	REDIS_UP,
+	REDIS_DOWN,
+};
+
+struct redis_status {
+	enum redis_state state;
+	double		 since;		/* loop_now() when the state began */
+	double		 rtt_ms;	/* last PING round trip; <0: none yet */
+	char		 error[256];	/* why down (escaped), or "" */
+	double		 next_try;	/* loop_now() of the next attempt */
+	unsigned	 failures;	/* attempts failed in a row */
+	unsigned long	 connects;	/* successful connections so far */
+};
+
+struct redis;
+
+/* reply is NULL when the command failed (err says why); hiredis frees the
+ * reply after the callback returns, so copy what you keep. */
+typedef void (*redis_reply_fn)(struct redis *, redisReply *reply,
+    const char *err, void *arg);
+
+/* password may be NULL; it is copied and never shown or logged. */
+struct redis	*redis_new(struct loop *, const struct rb_redis *,
+		     const char *password);
+void		 redis_free(struct redis *);
+/* Starts connecting (and reconnecting whenever the connection is lost). */
+void		 redis_start(struct redis *);
+const struct redis_status *redis_status(const struct redis *);
+/* "up 0.3 ms", "connecting 1.2 s", "down: ... (retry in 3 s)". */
+void		 redis_describe(const struct redis *, char *buf, size_t len);
+/* Called on every change of state. */
+void		 redis_on_state(struct redis *, void (*fn)(struct redis *,
+		     void *), void *arg);
+/* Sends a command.  Returns 0 when sent (fn is called exactly once, later),
+ * or -1 when the connection is not up (fn is not called). */
+int		 redis_command(struct redis *, redis_reply_fn fn, void *arg,
+		     int argc, const char **argv, const size_t *lens);
+/* Same with NUL-terminated words. */
+int		 redis_commandv(struct redis *, redis_reply_fn fn, void *arg,
+		     int argc, const char **argv);
+/* The event base the connection runs on. */
+struct event_base *redis_loop_base(const struct redis *);
+/* Drops the connection at once (every waiting command fails) and
+ * reconnects after the backoff; for tests and for the user's "retry". */
+void		 redis_reset(struct redis *, const char *why);
+/* Reconnects now instead of waiting for the backoff. */
+void		 redis_retry_now(struct redis *);
+
+#endif

@@ -1,0 +1,241 @@
+/* scan.c: see scan.h. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scan.h"
+#include "xmalloc.h"
+
+#define COUNT_FIRST	100
+#define COUNT_MIN	10
+#define COUNT_MAX	10000
+#define FAST_S		0.0005	/* under: ask for more per call */
+#define SLOW_S		0.002	/* over: ask for fewer */
+
+struct scan {
+	struct redis	*redis;
+	struct scan_opts opts;
+	struct scan_result res;
+	void		(*done)(struct scan *, void *);
+	void		*arg;
+	size_t		 pattern;	/* index being walked */
+	char		 cursor[32];
+	double		 started;
+	double		 sent;
+	bool		 in_flight;
+	bool		 cancelled;
+	bool		 finished;
+	struct event	*later;		/* reports the end from the loop */
+};
+
+static void	scan_next(struct scan *);
+
+long
+scan_adapt(long count, double seconds)
+{
+	/* Keep each call near a millisecond on the server. */
+	if (seconds < FAST_S && count < COUNT_MAX)
+		return count * 2 > COUNT_MAX ? COUNT_MAX : count * 2;
+	if (seconds > SLOW_S && count > COUNT_MIN)
+		return count / 2 < COUNT_MIN ? COUNT_MIN : count / 2;
+	return count;
+}
+
+static void
+report(evutil_socket_t fd, short what, void *arg)
+{
+	struct scan *s = arg;
+
+	(void)fd;
+	(void)what;
+	s->done(s, s->arg);
+}
+
+/* Ends the walk; the callback runs on the next loop turn. */
+static void
+finish(struct scan *s)
+{
+	s->finished = true;
+	s->res.ms = (loop_now() - s->started) * 1000.0;
+	event_active(s->later, 0, 0);
+}
+
+static void
+fail(struct scan *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+fail(struct scan *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	s->res.failed = true;
+	va_start(ap, fmt);
+	vsnprintf(s->res.error, sizeof s->res.error, fmt, ap);
+	va_end(ap);
+	finish(s);
+}
+
+static void
+add_key(struct scan *s, const char *key, size_t len)
+{
+	struct scan_sample *sm;
+
+	if (!keyset_add(&s->res.keys, key, len))
+		return;		/* SCAN may return a key twice */
+	s->res.count++;
+	if (s->res.nsample < s->opts.sample) {
+		s->res.sample = xreallocarray(s->res.sample, s->res.nsample + 1,
+		    sizeof *s->res.sample);
+		sm = &s->res.sample[s->res.nsample++];
+		sm->key = xmalloc(len + 1);
+		memcpy(sm->key, key, len);
+		sm->key[len] = '\0';
+		sm->len = len;
+	}
+}
+
+static void
+scan_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
+{
+	struct scan *s = arg;
+	redisReply *cur, *keys;
+	double dt = loop_now() - s->sent;
+	size_t i;
+
+	(void)r;
+	s->in_flight = false;
+	if (s->cancelled) {
+		s->finished = true;
+		scan_free(s);
+		return;
+	}
+	s->res.calls++;
+	if (rep == NULL) {
+		fail(s, "%s", err);
+		return;
+	}
+	if (rep->type == REDIS_REPLY_ERROR) {
+		fail(s, "SCAN failed: %.*s", (int)(rep->len > 200 ? 200 :
+		    rep->len), rep->str);
+		return;
+	}
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+	    (cur = rep->element[0])->type != REDIS_REPLY_STRING ||
+	    cur->len >= sizeof s->cursor ||
+	    (keys = rep->element[1])->type != REDIS_REPLY_ARRAY) {
+		fail(s, "SCAN returned something unexpected");
+		return;
+	}
+	for (i = 0; i < keys->elements; i++) {
+		if (keys->element[i]->type == REDIS_REPLY_STRING)
+			add_key(s, keys->element[i]->str, keys->element[i]->len);
+	}
+	if (s->opts.limit > 0 && s->res.count > s->opts.limit) {
+		s->res.over_limit = true;
+		finish(s);
+		return;
+	}
+	s->res.count_hint = scan_adapt(s->res.count_hint, dt);
+	memcpy(s->cursor, cur->str, cur->len);
+	s->cursor[cur->len] = '\0';
+	if (strcmp(s->cursor, "0") == 0) {
+		if (++s->pattern == s->opts.npatterns) {
+			s->res.complete = true;
+			finish(s);
+			return;
+		}
+	}
+	scan_next(s);
+}
+
+static void
+scan_next(struct scan *s)
+{
+	const char *argv[6];
+	size_t lens[6];
+	char count[24];
+
+	snprintf(count, sizeof count, "%ld", s->res.count_hint);
+	argv[0] = "SCAN";
+	argv[1] = s->cursor;
+	argv[2] = "MATCH";
+	argv[3] = s->opts.patterns[s->pattern];
+	argv[4] = "COUNT";
+	argv[5] = count;
+	for (int i = 0; i < 6; i++)
+		lens[i] = strlen(argv[i]);
+	s->sent = loop_now();
+	if (redis_command(s->redis, scan_reply, s, 6, argv, lens) != 0) {
+		fail(s, "Redis is not connected");
+		return;
+	}
+	s->in_flight = true;
+}
+
+struct scan *
+scan_start(struct redis *r, const struct scan_opts *o,
+    void (*done)(struct scan *, void *), void *arg)
+{
+	struct scan *s = xcalloc(1, sizeof *s);
+
+	s->redis = r;
+	s->opts = *o;
+	s->done = done;
+	s->arg = arg;
+	s->started = loop_now();
+	s->res.count_hint = COUNT_FIRST;
+	keyset_init(&s->res.keys, o->keep);
+	snprintf(s->cursor, sizeof s->cursor, "0");
+	s->later = event_new(redis_loop_base(r), -1, 0, report, s);
+	if (o->npatterns == 0) {
+		s->res.complete = true;
+		finish(s);
+	} else
+		scan_next(s);
+	return s;
+}
+
+const struct scan_result *
+scan_result(const struct scan *s)
+{
+	return &s->res;
+}
+
+void
+scan_cancel(struct scan *s)
+{
+	if (s == NULL)
+		return;
+	s->cancelled = true;
+	event_del(s->later);
+	if (!s->in_flight)
+		scan_free(s);
+}
+
+void
+scan_free(struct scan *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	if (s->in_flight) {	/* freed when its reply arrives */
+		s->cancelled = true;
+		return;
+	}
+	event_free(s->later);
+	for (i = 0; i < s->res.nsample; i++)
+		free(s->res.sample[i].key);
+	free(s->res.sample);
+	keyset_done(&s->res.keys);
+	free(s);
+}
+
+void
+scan_take_keys(struct scan *s, struct keyset *dst)
+{
+	*dst = s->res.keys;
+	keyset_init(&s->res.keys, false);
+}

@@ -1,0 +1,59 @@
+/* scan.h: walking the keys that match a route's patterns with SCAN MATCH,
+ * never KEYS.  COUNT adapts so that each call stays near a millisecond on
+ * the server; keys SCAN returns twice are counted once; only cursor 0 ends
+ * a walk (a call may return no key and a non-zero cursor). */
+#ifndef REHEARSE_SCAN_H
+#define REHEARSE_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "keyset.h"
+#include "redis.h"
+
+struct scan_opts {
+	char *const	*patterns;
+	size_t		 npatterns;
+	size_t		 limit;		/* stop once over this; 0: no limit */
+	bool		 keep;		/* keep every key (a purge needs them) */
+	size_t		 sample;	/* keep the first N keys for display */
+};
+
+struct scan_sample {
+	char		*key;		/* binary; NUL-terminated for convenience */
+	size_t		 len;
+};
+
+struct scan_result {
+	bool		 complete;	/* every pattern walked to cursor 0 */
+	bool		 over_limit;	/* stopped: more than opts.limit keys */
+	bool		 failed;
+	char		 error[256];
+	size_t		 count;		/* distinct keys seen */
+	struct keyset	 keys;		/* all of them when opts.keep */
+	struct scan_sample *sample;
+	size_t		 nsample;
+	unsigned long	 calls;		/* SCAN round trips */
+	long		 count_hint;	/* COUNT at the end */
+	double		 ms;		/* wall time of the walk */
+};
+
+struct scan;
+
+/* Starts a walk; done is called once from the loop when it ends (complete,
+ * over the limit or failed), never from inside scan_start. */
+struct scan	*scan_start(struct redis *, const struct scan_opts *,
+		     void (*done)(struct scan *, void *), void *arg);
+const struct scan_result *scan_result(const struct scan *);
+/* Stops a walk without calling done, and frees it (now or when the reply in
+ * flight arrives). */
+void		 scan_cancel(struct scan *);
+/* Frees a walk that has ended. */
+void		 scan_free(struct scan *);
+/* The COUNT for the next call after one that took seconds: doubled under
+ * 0.5 ms, halved over 2 ms, between 10 and 10000. */
+long		 scan_adapt(long count, double seconds);
+/* Moves the kept keys out of a finished walk into dst. */
+void		 scan_take_keys(struct scan *, struct keyset *dst);
+
+#endif

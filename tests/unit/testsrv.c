@@ -1,0 +1,225 @@
+/* testsrv.c: see testsrv.h. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "buf.h"
+#include "testsrv.h"
+#include "xmalloc.h"
+
+int
+free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
+		return -1;
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static int
+spawn(struct testredis *t, const char *extra)
+{
+	char port[16], *cmd;
+	redisContext *c;
+	struct timeval tv = { 0, 200000 };
+	int i;
+
+	snprintf(port, sizeof port, "%d", t->port);
+	if ((t->pid = fork()) < 0)
+		return -1;
+	if (t->pid == 0) {
+		cmd = xprintf("exec redis-server --port %s --bind 127.0.0.1 "
+		    "--unixsocket %s --unixsocketperm 700 --save '' "
+		    "--appendonly no --dir %s --logfile %s/redis.log "
+		    "--daemonize no %s", port, t->sock, t->dir, t->dir,
+		    extra ? extra : "");
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 100; i++) {
+		c = redisConnectWithTimeout("127.0.0.1", t->port, tv);
+		if (c != NULL && c->err == 0) {
+			redisFree(c);
+			return 0;
+		}
+		redisFree(c);
+		usleep(50000);
+	}
+	return -1;
+}
+
+int
+testredis_start(struct testredis *t, const char *extra)
+{
+	memset(t, 0, sizeof *t);
+	snprintf(t->dir, sizeof t->dir, "/tmp/rehearse-redis-XXXXXX");
+	if (mkdtemp(t->dir) == NULL)
+		return -1;
+	snprintf(t->sock, sizeof t->sock, "%s/redis.sock", t->dir);
+	if ((t->port = free_port()) < 0)
+		return -1;
+	snprintf(t->url, sizeof t->url, "redis://127.0.0.1:%d/0", t->port);
+	return spawn(t, extra);
+}
+
+int
+testredis_restart(struct testredis *t, const char *extra)
+{
+	return spawn(t, extra);
+}
+
+static void
+reap(struct testredis *t, int sig)
+{
+	if (t->pid <= 0)
+		return;
+	kill(t->pid, SIGCONT);
+	kill(t->pid, sig);
+	waitpid(t->pid, NULL, 0);
+	t->pid = 0;
+}
+
+void
+testredis_stop(struct testredis *t)
+{
+	reap(t, SIGTERM);
+}
+
+void
+testredis_kill(struct testredis *t)
+{
+	reap(t, SIGKILL);
+}
+
+void
+testredis_cleanup(struct testredis *t)
+{
+	char *cmd;
+
+	testredis_kill(t);
+	if (t->dir[0] != '\0') {
+		cmd = xprintf("rm -rf '%s'", t->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", t->dir);
+		free(cmd);
+	}
+}
+
+int
+testredis_cli(struct testredis *t, char **out, const char *fmt, ...)
+{
+	va_list ap;
+	char *args, *cmd, chunk[4096];
+	struct buf b;
+	FILE *p;
+	size_t n;
+	int st;
+
+	va_start(ap, fmt);
+	xvasprintf(&args, fmt, ap);
+	va_end(ap);
+	cmd = xprintf("redis-cli -p %d %s 2>&1", t->port, args);
+	free(args);
+	if ((p = popen(cmd, "r")) == NULL) {
+		free(cmd);
+		return -1;
+	}
+	buf_init(&b);
+	buf_add(&b, "", 0);
+	while ((n = fread(chunk, 1, sizeof chunk, p)) > 0)
+		buf_add(&b, chunk, n);
+	st = pclose(p);
+	free(cmd);
+	if (out != NULL)
+		*out = buf_detach(&b);
+	else
+		buf_free(&b);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+struct until {
+	struct loop	*loop;
+	bool		(*done)(void *);
+	void		*arg;
+	double		 end;
+	bool		 ok;
+	struct timer	*t;
+};
+
+static void
+until_check(void *arg)
+{
+	struct until *u = arg;
+
+	if (u->done != NULL && u->done(u->arg)) {
+		u->ok = true;
+		loop_exit(u->loop);
+		return;
+	}
+	if (loop_now() >= u->end) {
+		loop_exit(u->loop);
+		return;
+	}
+	timer_arm(u->t, 0.005);
+}
+
+bool
+run_until(struct loop *l, bool (*done)(void *), void *arg, double seconds)
+{
+	struct until u = { l, done, arg, loop_now() + seconds, false, NULL };
+
+	u.t = timer_new(l, until_check, &u);
+	timer_arm(u.t, 0);
+	loop_run(l);
+	timer_free(u.t);
+	return u.ok;
+}
+
+void
+run_for(struct loop *l, double seconds)
+{
+	run_until(l, NULL, NULL, seconds);
+}
+
+struct runbook *
+test_runbook(const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+	struct diags d;
+	struct runbook *rb;
+
+	va_start(ap, fmt);
+	xvasprintf(&text, fmt, ap);
+	va_end(ap);
+	diags_init(&d);
+	rb = runbook_load_buffer("test.yml", text, strlen(text), &d);
+	if (rb == NULL) {
+		diags_print(&d, "test.yml", stderr);
+		fatal("test runbook does not load");
+	}
+	diags_done(&d);
+	free(text);
+	return rb;
+}

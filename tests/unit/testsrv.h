@@ -1,0 +1,46 @@
+/* testsrv.h: real servers for the tests: a private redis-server on a free
+ * loopback port (and a unix socket) in a temporary directory, and a loop
+ * runner with a deadline. */
+#ifndef REHEARSE_TESTSRV_H
+#define REHEARSE_TESTSRV_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "loop.h"
+#include "runbook.h"
+
+struct testredis {
+	pid_t		 pid;
+	int		 port;
+	char		 dir[64];
+	char		 sock[128];
+	char		 url[160];	/* redis://127.0.0.1:PORT/0 */
+};
+
+/* Starts redis-server (extra: more "--option value" words, or NULL);
+ * returns 0 once it answers. */
+int	 testredis_start(struct testredis *, const char *extra);
+/* Starts it again on the same port and directory. */
+int	 testredis_restart(struct testredis *, const char *extra);
+void	 testredis_stop(struct testredis *);	/* SIGTERM and wait */
+void	 testredis_kill(struct testredis *);	/* SIGKILL and wait */
+void	 testredis_cleanup(struct testredis *);	/* stop, remove the dir */
+/* Runs redis-cli against it; returns its exit status.  Output goes to out
+ * (may be NULL: discarded). */
+int	 testredis_cli(struct testredis *, char **out, const char *fmt, ...)
+	     __attribute__((format(printf, 3, 4)));
+/* A free loopback TCP port (bound and released). */
+int	 free_port(void);
+
+/* Runs the loop until done(arg) is true or seconds pass; true if done. */
+bool	 run_until(struct loop *, bool (*done)(void *), void *arg,
+	     double seconds);
+/* Runs the loop for a while. */
+void	 run_for(struct loop *, double seconds);
+
+/* A minimal runbook with a redis section pointing at url. */
+struct runbook *test_runbook(const char *yaml_fmt, ...)
+	     __attribute__((format(printf, 1, 2)));
+
+#endif
