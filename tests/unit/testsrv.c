@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,6 +39,26 @@ free_port(void)
 	return port;
 }
 
+/* In a child before exec: it dies with the test, and keeps the test's
+ * output (the TAP stream) free. */
+static void
+detach_child(const char *log)
+{
+	int fd;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		close(fd);
+	}
+	if (log != NULL && (fd = open(log, O_WRONLY | O_CREAT | O_APPEND,
+	    0600)) >= 0) {
+		dup2(fd, 2);
+		close(fd);
+	}
+}
+
 static int
 spawn(struct testredis *t, const char *extra)
 {
@@ -49,6 +71,8 @@ spawn(struct testredis *t, const char *extra)
 	if ((t->pid = fork()) < 0)
 		return -1;
 	if (t->pid == 0) {
+		char *log = xprintf("%s/redis.stderr", t->dir);
+		detach_child(log);
 		cmd = xprintf("exec redis-server --port %s --bind 127.0.0.1 "
 		    "--unixsocket %s --unixsocketperm 700 --save '' "
 		    "--appendonly no --dir %s --logfile %s/redis.log "
@@ -222,4 +246,76 @@ test_runbook(const char *fmt, ...)
 	diags_done(&d);
 	free(text);
 	return rb;
+}
+
+int
+teststage_start(struct teststage *t, const char *redis_url, int delay_ms)
+{
+	const char *top = getenv("top_builddir");
+	char portfile[128], buf[32], *bin;
+	FILE *f;
+	int i;
+
+	memset(t, 0, sizeof *t);
+	snprintf(t->dir, sizeof t->dir, "/tmp/rehearse-stage-XXXXXX");
+	if (mkdtemp(t->dir) == NULL)
+		return -1;
+	snprintf(t->version_file, sizeof t->version_file, "%s/version", t->dir);
+	snprintf(portfile, sizeof portfile, "%s/port", t->dir);
+	bin = xprintf("%s/tests/stage/stage", top ? top : ".");
+	if ((t->pid = fork()) == 0) {
+		char delay[16], *log = xprintf("%s/stage.log", t->dir);
+		detach_child(log);
+		snprintf(delay, sizeof delay, "%d", delay_ms);
+		execl(bin, bin, "--port", "0", "--port-file", portfile,
+		    "--redis", redis_url, "--db-delay-ms", delay,
+		    "--version-file", t->version_file, (char *)NULL);
+		_exit(127);
+	}
+	free(bin);
+	for (i = 0; i < 200; i++) {
+		if ((f = fopen(portfile, "r")) != NULL) {
+			if (fgets(buf, sizeof buf, f) != NULL)
+				t->port = atoi(buf);
+			fclose(f);
+			if (t->port > 0) {
+				snprintf(t->base, sizeof t->base,
+				    "http://127.0.0.1:%d", t->port);
+				return 0;
+			}
+		}
+		usleep(25000);
+	}
+	return -1;
+}
+
+void
+teststage_stop(struct teststage *t)
+{
+	char *cmd;
+
+	if (t->pid > 0) {
+		kill(t->pid, SIGTERM);
+		waitpid(t->pid, NULL, 0);
+		t->pid = 0;
+	}
+	if (t->dir[0] != '\0') {
+		cmd = xprintf("rm -rf '%s'", t->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", t->dir);
+		free(cmd);
+	}
+}
+
+int
+teststage_deploy(struct teststage *t, const char *version)
+{
+	const char *top = getenv("top_srcdir");
+	char *cmd = xprintf("STAGE_VERSION_FILE='%s' '%s/runbooks/demo/"
+	    "deploy.sh' '%s' >/dev/null", t->version_file, top ? top : ".",
+	    version);
+	int st = system(cmd);
+
+	free(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

@@ -33,6 +33,22 @@ int	 testredis_cli(struct testredis *, char **out, const char *fmt, ...)
 /* A free loopback TCP port (bound and released). */
 int	 free_port(void);
 
+struct teststage {
+	pid_t		 pid;
+	int		 port;
+	char		 dir[64];
+	char		 version_file[128];
+	char		 base[64];	/* http://127.0.0.1:PORT */
+};
+
+/* Starts the stage app ($top_builddir/tests/stage/stage) against redis_url
+ * with a database delay of delay_ms; returns 0 once it listens. */
+int	 teststage_start(struct teststage *, const char *redis_url,
+	     int delay_ms);
+void	 teststage_stop(struct teststage *);
+/* Runs runbooks/demo/deploy.sh VERSION against the stage's version file. */
+int	 teststage_deploy(struct teststage *, const char *version);
+
 /* Runs the loop until done(arg) is true or seconds pass; true if done. */
 bool	 run_until(struct loop *, bool (*done)(void *), void *arg,
 	     double seconds);
