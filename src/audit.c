@@ -188,6 +188,14 @@ scrub(const struct audit *a, const char *s, size_t len)
 	return buf_detach(&b);
 }
 
+char *
+audit_scrub(const struct audit *a, const char *text, size_t len)
+{
+	char *s = a != NULL ? scrub(a, text, len) : NULL;
+
+	return s != NULL ? s : xstrndup(text, len);
+}
+
 /* Returns a redacted deep copy of j. */
 static json_t *
 redact(const struct audit *a, json_t *j)

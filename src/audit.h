@@ -54,6 +54,10 @@ uint64_t	 audit_records(const struct audit *);
  * audit_open itself. */
 void		 audit_add_secret(struct audit *, const char *value);
 
+/* text with every registered secret replaced by "[redacted]"; a new
+ * string.  For what reaches the screen (command output). */
+char		*audit_scrub(const struct audit *, const char *text, size_t len);
+
 /* The directory for logs: $XDG_STATE_HOME/rehearse or
  * ~/.local/state/rehearse.  Returns a new string, or NULL with *cause. */
 char		*audit_default_dir(char **cause);

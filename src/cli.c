@@ -9,12 +9,14 @@
 #include "cli.h"
 
 static const struct cli_cmd commands[] = {
-	{ "run", "--batch [--yes] [--from STEP] [--audit FILE] "
-	  "[--audit-key FILE] RUNBOOK",
-	  "run a runbook's steps (this version: purge steps, --batch)",
+	{ "run", "--batch [--yes] [--read-only] [--from STEP] [--audit FILE] "
+	  "RUNBOOK",
+	  "run a runbook's steps without a screen (the dashboard comes later)",
 	  cmd_run },
-	{ "check", "[--format text|tap|json] RUNBOOK",
-	  "run only the read-only checks of a runbook", NULL },
+	{ "run", "--batch --resume LOG [--yes]",
+	  "continue a rehearsal from its audit log", cmd_run },
+	{ "check", "[--format text|tap|json] [--audit FILE] RUNBOOK",
+	  "run only the read-only checks of a runbook", cmd_check },
 	{ "lint", "[-q] [--summary] RUNBOOK...",
 	  "validate runbooks; errors as FILE:LINE:COL: message", cmd_lint },
 	{ "replay", "[--follow] [LOG]",

@@ -26,6 +26,7 @@ int	 cli_usage_error(const char *cmd, const char *fmt, ...)
 int	 cmd_lint(int argc, char **argv);
 int	 cmd_verify(int argc, char **argv);
 int	 cmd_run(int argc, char **argv);
+int	 cmd_check(int argc, char **argv);
 int	 cmd_restore(int argc, char **argv);
 
 #endif

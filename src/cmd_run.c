@@ -1,9 +1,5 @@
-/* cmd_run.c: `rehearse run --batch [--yes] RUNBOOK` and `rehearse restore`.
- *
- * This version runs runbooks whose steps are purges: the session engine
- * that runs every kind of step, and the dashboard, come later.  Each purge
- * is previewed, recorded, refused without --yes, then done in batches with
- * its intent written to the audit log before the first key goes. */
+/* cmd_run.c: `rehearse run --batch` (with --resume) and `rehearse check`
+ * on the session engine, and `rehearse restore`. */
 #include "config.h"
 
 #include <getopt.h>
@@ -16,51 +12,17 @@
 
 #include "audit.h"
 #include "audit_chain.h"
+#include "audit_read.h"
 #include "cli.h"
+#include "http.h"
 #include "loop.h"
 #include "purge.h"
+#include "readout.h"
 #include "redis.h"
 #include "runbook.h"
+#include "session.h"
 #include "textesc.h"
 #include "xmalloc.h"
-
-enum verdict {
-	V_PASS,
-	V_FAIL,
-	V_SKIPPED,
-};
-
-static const char *const verdict_names[] = { "pass", "fail", "skipped" };
-
-struct batch {
-	struct loop	*loop;
-	struct runbook	*rb;
-	struct audit	*audit;
-	struct redis	*redis;
-	bool		 yes;
-	bool		 interrupted;
-	struct purge	*purge;		/* the purge running now */
-	double		 last_progress;
-	enum verdict	*verdicts;
-	char		**why;
-};
-
-static bool
-up_or_given_up(void *arg)
-{
-	struct batch *b = arg;
-
-	return redis_status(b->redis)->state == REDIS_UP || b->interrupted;
-}
-
-static bool
-purge_settled(void *arg)
-{
-	struct batch *b = arg;
-	enum purge_state s = purge_report(b->purge)->state;
-
-	return s != PURGE_NEW && s != PURGE_PREVIEWING && s != PURGE_RUNNING;
-}
 
 static void
 wake(void *arg)
@@ -90,215 +52,345 @@ wait_loop(struct loop *l, bool (*pred)(void *), void *arg, double seconds)
 }
 
 static bool
-wait_for(struct batch *b, bool (*pred)(void *), double seconds)
+redis_settled(void *arg)
 {
-	return wait_loop(b->loop, pred, b, seconds);
+	const struct redis_status *st = redis_status(arg);
+
+	return st->state == REDIS_UP || (st->state == REDIS_DOWN &&
+	    st->failures > 0);
 }
+
+static void
+print_escaped(FILE *f, const char *prefix, const char *s)
+{
+	char *e = esc_str(s, 0);
+
+	fprintf(f, "%s%s\n", prefix, e);
+	free(e);
+}
+
+/* What a run needs: the runbook, its connections, the session. */
+struct runctx {
+	struct loop	*loop;
+	struct runbook	*rb;
+	struct audit	*audit;
+	struct redis	*redis;
+	struct http	*http;
+	struct session	*session;
+	bool		 yes;
+	bool		 interrupted;
+	size_t		 current;
+	double		 last_progress;
+	bool		 quiet;		/* check: no progress lines */
+	bool		 read_only;
+};
 
 static void
 on_signal(int sig, void *arg)
 {
-	struct batch *b = arg;
+	struct runctx *c = arg;
 
-	fprintf(stderr, "rehearse: %s: stopping after the current batch\n",
+	fprintf(stderr, "rehearse: %s: stopping the current step\n",
 	    sig == SIGINT ? "interrupted" : "terminated");
-	b->interrupted = true;
-	if (b->purge != NULL)
-		purge_cancel(b->purge);
+	c->interrupted = true;
+	if (c->session != NULL && c->current != RB_NONE)
+		session_cancel(c->session, c->current);
 }
 
 static void
-on_progress(struct purge *p, void *arg)
+on_changed(struct session *s, size_t i, void *arg)
 {
-	struct batch *b = arg;
-	const struct purge_report *r = purge_report(p);
+	struct runctx *c = arg;
+	const struct step_run *r;
 	double now = loop_now();
 
-	if (r->state != PURGE_RUNNING || now - b->last_progress < 0.5)
+	if (c->quiet || i == (size_t)-1)
 		return;
-	b->last_progress = now;
-	fprintf(stderr, "  deleted %zu of %zu keys (batch %zu of %zu)\n",
-	    r->deleted, r->previewed, r->batches, r->batches_total);
+	r = session_step(s, i);
+	if (r->state == STEP_RUNNING) {
+		if (r->observed != NULL && now - c->last_progress >= 0.5) {
+			c->last_progress = now;
+			fprintf(stderr, "  %s\n", r->observed);
+		}
+		return;
+	}
+	fprintf(stderr, "  %s: %s%s%s\n", step_state_name(r->state),
+	    r->observed ? r->observed : "-", r->reason && r->state !=
+	    STEP_PASSED ? " -- " : "", r->reason && r->state != STEP_PASSED ?
+	    r->reason : "");
 }
 
-static json_t *
-sample_json(struct purge *p)
+static void
+on_output(struct session *s, size_t i, const char *line, size_t len,
+    bool err, void *arg)
 {
-	json_t *a = json_array();
-	const char *k;
-	size_t i, len;
+	struct runctx *c = arg;
+	char *clean = audit_scrub(c->audit, line, len);
+	char *e = esc_str(clean, ESC_KEEP_TAB);
 
-	for (i = 0; purge_sample(p, i, &k, &len); i++)
-		json_array_append_new(a, audit_json_bytes(k, len));
-	return a;
+	(void)s;
+	(void)i;
+	if (!c->quiet)
+		fprintf(stderr, "  %c %s\n", err ? '!' : '|', e);
+	free(e);
+	free(clean);
 }
 
-static json_t *
-patterns_json(const struct rb_route *route)
+static void
+on_previewed(struct session *s, size_t i, const struct purge *p, void *arg)
 {
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; i < route->nkeys; i++)
-		json_array_append_new(a, audit_json_bytes(route->keys[i],
-		    strlen(route->keys[i])));
-	return a;
-}
-
-static char *
-backup_path(struct batch *b, size_t step)
-{
-	const char *log = audit_path(b->audit);
-	size_t len = strlen(log);
-
-	if (len > 6 && strcmp(log + len - 6, ".jsonl") == 0)
-		len -= 6;
-	return xprintf("%.*s.step%zu.backup.jsonl", (int)len, log, step + 1);
-}
-
-static enum verdict
-run_purge(struct batch *b, size_t i, char **why)
-{
-	const struct rb_step *s = &b->rb->steps[i];
-	const struct rb_route *route = &b->rb->routes[s->route];
-	const struct purge_report *r;
-	char *bpath = NULL, *e;
+	struct runctx *c = arg;
+	const struct purge_report *rep = purge_report(p);
 	const char *k;
 	size_t j, len;
-	uint64_t intent;
-	enum verdict v;
-	char desc[300];
+	char *cause = NULL, *e;
 
-	if (redis_status(b->redis)->state != REDIS_UP &&
-	    !wait_for(b, up_or_given_up, 2.0 + 3.0 *
-	    (double)b->rb->redis.timeout_ms / 1000.0)) {
-		/* Retries go on in the background; say what the last one
-		 * found rather than "connecting". */
-		if (redis_status(b->redis)->error[0] != '\0')
-			*why = xprintf("Redis is down: %s",
-			    redis_status(b->redis)->error);
-		else {
-			redis_describe(b->redis, desc, sizeof desc);
-			*why = xprintf("Redis is %s", desc);
-		}
-		return V_FAIL;
-	}
-	if (b->interrupted) {
-		*why = xstrdup("interrupted");
-		return V_SKIPPED;
-	}
-	if (s->backup)
-		bpath = backup_path(b, i);
-	b->purge = purge_new(b->redis, route, bpath, on_progress, b);
-	purge_preview(b->purge);
-	wait_for(b, purge_settled, 1e9);
-	r = purge_report(b->purge);
-	e = esc_str(route->name, 0);
-	if (r->over_limit)
-		fprintf(stderr, "  preview: more than %ld keys of route %s "
-		    "match", route->allow_broad ? (long)PURGE_HARD_LIMIT :
-		    route->max_keys, e);
-	else
-		fprintf(stderr, "  preview: %zu keys of route %s match",
-		    r->previewed, e);
-	free(e);
-	for (j = 0; j < route->nkeys; j++) {
-		e = esc_str(route->keys[j], ESC_BACKSLASH);
-		fprintf(stderr, " %s", e);
-		free(e);
-	}
-	fprintf(stderr, "\n");
-	for (j = 0; purge_sample(b->purge, j, &k, &len) && j < 5; j++) {
+	fprintf(stderr, "  preview: %zu keys match; sample:\n", rep->previewed);
+	for (j = 0; purge_sample(p, j, &k, &len) && j < 5; j++) {
 		e = esc_text(k, len, ESC_BACKSLASH);
 		fprintf(stderr, "    %s\n", e);
 		free(e);
 	}
-	audit_append(b->audit, "purge.preview", (unsigned)i + 1, json_pack(
-	    "{s:s, s:o, s:I, s:b, s:I, s:o, s:f, s:s}", "route", route->name,
-	    "patterns", patterns_json(route), "previewed",
-	    (json_int_t)r->previewed, "over_limit", r->over_limit,
-	    "max_keys", (json_int_t)route->max_keys, "sample",
-	    sample_json(b->purge), "ms", r->preview_ms, "state",
-	    purge_state_name(r->state)));
-	if (r->state == PURGE_CANCELLED || b->interrupted) {
-		*why = xstrdup("interrupted before anything was deleted");
-		v = V_SKIPPED;
-		goto out;
+	if (c->interrupted || !c->yes) {
+		session_cancel(s, i);
+		return;
 	}
-	if (r->state != PURGE_READY) {
-		*why = xstrdup(r->reason);
-		v = V_FAIL;
-		goto out;
+	if (session_confirm(s, i, &cause) != 0) {
+		print_escaped(stderr, "  ", cause);
+		free(cause);
+		session_cancel(s, i);
 	}
-	if (!b->yes) {
-		*why = xstrdup("refused: a purge changes the world; run with "
-		    "--yes to allow it");
-		v = V_FAIL;
-		goto out;
-	}
-	if (audit_refused(b->audit)) {
-		*why = xprintf("refused: the audit log cannot be written (%s)",
-		    audit_refusal(b->audit));
-		v = V_FAIL;
-		goto out;
-	}
-	intent = audit_intent(b->audit, "purge.intent", (unsigned)i + 1,
-	    json_pack("{s:s, s:o, s:I, s:o}", "route", route->name,
-	    "patterns", patterns_json(route), "previewed",
-	    (json_int_t)r->previewed, "backup", bpath ? json_string(bpath) :
-	    json_null()));
-	if (intent == 0) {
-		*why = xprintf("refused: the audit log cannot be written (%s)",
-		    audit_refusal(b->audit));
-		v = V_FAIL;
-		goto out;
-	}
-	b->last_progress = loop_now();
-	purge_confirm(b->purge);
-	wait_for(b, purge_settled, 1e9);
-	fprintf(stderr, "  deleted %zu, already gone %zu, in doubt %zu, errors "
-	    "%zu, %.0f ms\n", r->deleted, r->gone, r->in_doubt, r->errors,
-	    r->ms);
-	audit_result(b->audit, intent, "purge.done", (unsigned)i + 1, json_pack(
-	    "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:s}",
-	    "route", route->name, "state", purge_state_name(r->state),
-	    "previewed", (json_int_t)r->previewed,
-	    "deleted", (json_int_t)r->deleted, "gone", (json_int_t)r->gone,
-	    "in_doubt", (json_int_t)r->in_doubt,
-	    "errors", (json_int_t)r->errors,
-	    "backed_up", (json_int_t)r->backed_up,
-	    "batches", (json_int_t)r->batches, "ms", r->ms,
-	    "reason", r->reason));
-	if (r->state == PURGE_DONE) {
-		*why = xprintf("deleted %zu keys%s", r->deleted,
-		    r->gone ? " (some were already gone)" : "");
-		v = V_PASS;
-	} else {
-		*why = xprintf("%s after deleting %zu keys", r->reason,
-		    r->deleted);
-		v = V_FAIL;
-	}
-out:
-	purge_free(b->purge);
-	b->purge = NULL;
-	free(bpath);
-	return v;
 }
 
+static bool
+step_settled(void *arg)
+{
+	struct runctx *c = arg;
+
+	return session_step(c->session, c->current)->state != STEP_RUNNING;
+}
 
 static const char *
-env_lookup(const char *name, const char *what, int *status)
+refusal(const struct runctx *c, size_t i)
+{
+	const struct rb_step *st = &c->rb->steps[i];
+
+	if (c->read_only)
+		return NULL;	/* the read-only session skips what acts */
+	if (st->kind == STEP_MANUAL)
+		return c->yes ? NULL : "needs a person: run it on the dashboard, "
+		    "or confirm it with --yes";
+	if (!session_step_is_action(c->session, i) || c->yes)
+		return NULL;
+	switch (st->kind) {
+	case STEP_PURGE:
+		return "refused: a purge changes the world; run with --yes to "
+		    "allow it";
+	case STEP_RUN:
+		return "refused: a command changes the world; run with --yes to "
+		    "allow it";
+	default:
+		return "refused: this rollback check is not marked check_safe; "
+		    "run with --yes to allow it";
+	}
+}
+
+/* Runs step i to its end. */
+static void
+run_step(struct runctx *c, size_t i)
+{
+	const char *why;
+	char *cause = NULL;
+
+	c->current = i;
+	if (c->read_only && c->rb->steps[i].kind == STEP_MANUAL) {
+		session_skip(c->session, i, "read-only session");
+		return;
+	}
+	if ((why = refusal(c, i)) != NULL) {
+		session_refuse(c->session, i, why);
+		return;
+	}
+	if (session_start(c->session, i, &cause) != 0) {
+		print_escaped(stderr, "rehearse: ", cause);
+		free(cause);
+		return;
+	}
+	if (c->rb->steps[i].kind == STEP_MANUAL)
+		session_manual(c->session, i, true, "confirmed with --yes");
+	wait_loop(c->loop, step_settled, c, 1e9);
+	c->current = RB_NONE;
+}
+
+static const char *
+password_for(const struct runbook *rb, int *status)
 {
 	const char *v;
 
-	if (name == NULL)
+	if (!rb->has_redis || rb->redis.password_env == NULL)
 		return NULL;
-	if ((v = getenv(name)) == NULL) {
-		fprintf(stderr, "rehearse: %s names the environment variable "
-		    "%s, which is not set\n", what, name);
+	if ((v = getenv(rb->redis.password_env)) == NULL) {
+		fprintf(stderr, "rehearse: redis.password_env names the "
+		    "environment variable %s, which is not set\n",
+		    rb->redis.password_env);
 		*status = EXIT_USAGE;
 	}
 	return v;
+}
+
+/* Connections: Redis (waited for, briefly) and HTTP. */
+static void
+connect_all(struct runctx *c, const char *password)
+{
+	c->http = http_new(c->loop);
+	if (!c->rb->has_redis)
+		return;
+	c->redis = redis_new(c->loop, &c->rb->redis, password);
+	redis_start(c->redis);
+	wait_loop(c->loop, redis_settled, c->redis, 2.0 + 3.0 *
+	    (double)c->rb->redis.timeout_ms / 1000.0);
+}
+
+static void
+teardown(struct runctx *c)
+{
+	session_free(c->session);
+	redis_free(c->redis);
+	http_free(c->http);
+	loop_free(c->loop);
+	runbook_free(c->rb);
+}
+
+static struct runbook *
+load(const char *path)
+{
+	struct diags d;
+	struct runbook *rb;
+
+	diags_init(&d);
+	rb = runbook_load(path, &d);
+	diags_print(&d, path, stderr);
+	diags_done(&d);
+	return rb;
+}
+
+static enum step_state
+state_named(const char *v)
+{
+	if (strcmp(v, "pass") == 0)
+		return STEP_PASSED;
+	if (strcmp(v, "degraded") == 0)
+		return STEP_DEGRADED;
+	if (strcmp(v, "fail") == 0)
+		return STEP_FAILED;
+	if (strcmp(v, "skipped") == 0)
+		return STEP_SKIPPED;
+	return STEP_PENDING;
+}
+
+/* The runbook a log was written for, from its session.start. */
+static char *
+log_runbook(const char *log, char sha[65], char **cause)
+{
+	struct audit_reader *r = audit_reader_open(log, cause);
+	struct audit_line l;
+	json_t *o, *rbj;
+	char *path = NULL;
+
+	if (r == NULL)
+		return NULL;
+	if (audit_reader_next(r, &l, cause) == 1 &&
+	    (o = json_loadb(l.text, l.len, 0, NULL)) != NULL) {
+		rbj = json_object_get(json_object_get(o, "data"), "runbook");
+		if (json_is_string(json_object_get(rbj, "path")) &&
+		    json_is_string(json_object_get(rbj, "sha256"))) {
+			path = xstrdup(json_string_value(json_object_get(rbj,
+			    "path")));
+			snprintf(sha, 65, "%s", json_string_value(
+			    json_object_get(rbj, "sha256")));
+		}
+		json_decref(o);
+	}
+	audit_reader_close(r);
+	if (path == NULL && *cause == NULL)
+		xasprintf(cause, "%s: no runbook named in its first record", log);
+	return path;
+}
+
+/* Verdicts already in the log: those steps keep them. */
+static void
+replay_verdicts(struct runctx *c, const char *log)
+{
+	struct audit_reader *r;
+	struct audit_line l;
+	char *cause = NULL;
+	const char *type, *v;
+	json_int_t step;
+	json_t *o, *d;
+	bool *acted = xcalloc(c->rb->nsteps + 1, sizeof *acted);
+	size_t i;
+
+	if ((r = audit_reader_open(log, &cause)) == NULL) {
+		free(acted);
+		free(cause);
+		return;
+	}
+	while (audit_reader_next(r, &l, &cause) == 1) {
+		if (!l.complete || (o = json_loadb(l.text, l.len, JSON_ALLOW_NUL,
+		    NULL)) == NULL)
+			continue;
+		type = json_string_value(json_object_get(o, "type"));
+		step = json_integer_value(json_object_get(o, "step"));
+		d = json_object_get(o, "data");
+		v = json_string_value(json_object_get(d, "verdict"));
+		if (type == NULL || step < 1 || (size_t)step > c->rb->nsteps) {
+			json_decref(o);
+			continue;
+		}
+		if (strcmp(type, "step.start") == 0)
+			acted[step - 1] = false;
+		else if (strlen(type) > 7 &&
+		    strcmp(type + strlen(type) - 7, ".intent") == 0)
+			acted[step - 1] = true;	/* until a step.result */
+		else if (strcmp(type, "step.result") == 0 && v != NULL) {
+			acted[step - 1] = false;
+			/* Skipped steps (interrupted, before --from) run now. */
+			if (state_named(v) != STEP_SKIPPED)
+				session_restore(c->session, (size_t)step - 1,
+				    state_named(v), json_string_value(
+				    json_object_get(d, "observed")));
+		}
+		json_decref(o);
+	}
+	/* A step whose action started but never reported: its outcome is
+	 * unknown.  It is not run again: that is for a person to decide. */
+	for (i = 0; i < c->rb->nsteps; i++)
+		if (acted[i])
+			session_restore(c->session, i, STEP_FAILED, "outcome "
+			    "unknown: the action started before the crash and "
+			    "its result was never recorded; check by hand");
+	free(acted);
+	free(cause);
+	audit_reader_close(r);
+}
+
+static void
+print_summary(struct runctx *c)
+{
+	const struct step_run *r;
+	char *t;
+	size_t i;
+
+	printf("%-4s %-8s %-36s %s\n", "step", "verdict", "title", "observed");
+	for (i = 0; i < c->rb->nsteps; i++) {
+		r = session_step(c->session, i);
+		t = esc_str(c->rb->steps[i].title, 0);
+		printf("%-4zu %-8s %-36.36s %s%s%s\n", i + 1,
+		    step_state_name(r->state), t, r->observed ? r->observed : "",
+		    r->reason && r->state != STEP_PASSED ? " -- " : "",
+		    r->reason && r->state != STEP_PASSED ? r->reason : "");
+		free(t);
+	}
 }
 
 int
@@ -315,17 +407,20 @@ cmd_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct session_hooks hooks = { on_changed, on_output, on_previewed,
+	    NULL };
+	struct session_opts so = { false, false };
 	struct audit_opts ao;
-	struct batch b;
-	struct diags d;
-	const char *from = NULL, *password;
-	char *cause = NULL, *e;
+	struct runctx c;
+	const char *from = NULL, *password, *resume = NULL, *rbpath;
+	char *cause = NULL, *e, *logged = NULL, sha[65] = "";
 	bool batch = false;
 	size_t i, first = 0, failed = 0;
 	int ch, status = EXIT_OK;
 
-	memset(&b, 0, sizeof b);
+	memset(&c, 0, sizeof c);
 	memset(&ao, 0, sizeof ao);
+	c.current = RB_NONE;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -333,7 +428,7 @@ cmd_run(int argc, char **argv)
 			batch = true;
 			break;
 		case 'y':
-			b.yes = true;
+			c.yes = true;
 			break;
 		case 'a':
 			ao.path = optarg;
@@ -345,18 +440,17 @@ cmd_run(int argc, char **argv)
 			from = optarg;
 			break;
 		case 'r':
-			fprintf(stderr, "rehearse: run --read-only is not "
-			    "available yet in this version\n");
-			return EXIT_USAGE;
+			so.read_only = true;
+			break;
 		case 'R':
-			fprintf(stderr, "rehearse: run --resume is not "
-			    "available yet in this version\n");
-			return EXIT_USAGE;
+			resume = optarg;
+			break;
 		case 'h':
-			printf("usage: rehearse run --batch [--yes] [--from STEP] "
-			    "[--audit FILE] [--audit-key FILE] RUNBOOK\n\n"
-			    "This version runs runbooks whose steps are purges, "
-			    "without a screen.\n");
+			printf("usage: rehearse run --batch [--yes] [--read-only] "
+			    "[--from STEP] [--audit FILE] [--audit-key FILE] "
+			    "RUNBOOK\n"
+			    "       rehearse run --batch --resume LOG [--yes] "
+			    "[--audit-key FILE]\n");
 			return EXIT_OK;
 		case ':':
 			return cli_usage_error("run", "missing argument for "
@@ -366,120 +460,335 @@ cmd_run(int argc, char **argv)
 			    argv[optind - 1]);
 		}
 	}
-	if (optind + 1 != argc)
-		return cli_usage_error("run", "%s", optind >= argc ?
+	if (resume != NULL ? optind != argc : optind + 1 != argc)
+		return cli_usage_error("run", "%s", resume != NULL ?
+		    "--resume takes the log, not a runbook" : optind >= argc ?
 		    "no runbook given" : "give one runbook");
 	if (!batch) {
 		fprintf(stderr, "rehearse: the dashboard is not available yet "
 		    "in this version; use rehearse run --batch\n");
 		return EXIT_USAGE;
 	}
-	diags_init(&d);
-	b.rb = runbook_load(argv[optind], &d);
-	diags_print(&d, argv[optind], stderr);
-	diags_done(&d);
-	if (b.rb == NULL)
+	if (so.read_only && (c.yes || resume != NULL))
+		return cli_usage_error("run", "--read-only goes with neither "
+		    "--yes nor --resume");
+	if (resume != NULL && (ao.path != NULL || from != NULL))
+		return cli_usage_error("run", "--resume continues its own log "
+		    "from where it stopped: no --audit, no --from");
+	c.read_only = so.read_only;
+	rbpath = argv[optind];
+	if (resume != NULL) {
+		if ((logged = log_runbook(resume, sha, &cause)) == NULL) {
+			print_escaped(stderr, "rehearse: ", cause);
+			free(cause);
+			return EXIT_USAGE;
+		}
+		rbpath = logged;
+	}
+	if ((c.rb = load(rbpath)) == NULL) {
+		free(logged);
 		return EXIT_USAGE;
-	for (i = 0; i < b.rb->nsteps; i++) {
-		if (b.rb->steps[i].kind != STEP_PURGE) {
-			fprintf(stderr, "rehearse: this version runs only purge "
-			    "steps in batch mode; step %zu is a %s step\n",
-			    i + 1, step_kind_name(b.rb->steps[i].kind));
-			runbook_free(b.rb);
+	}
+	if (resume != NULL && strcmp(sha, c.rb->sha256) != 0) {
+		e = esc_str(rbpath, 0);
+		fprintf(stderr, "rehearse: %s changed since the log was written; "
+		    "a resumed rehearsal must run the same runbook\n", e);
+		free(e);
+		free(logged);
+		runbook_free(c.rb);
+		return EXIT_USAGE;
+	}
+	free(logged);
+	if (from != NULL && (first = runbook_step(c.rb, from)) == RB_NONE) {
+		char *endp;
+		unsigned long n = strtoul(from, &endp, 10);
+		if (*endp != '\0' || n < 1 || n > c.rb->nsteps) {
+			e = esc_str(from, 0);
+			fprintf(stderr, "rehearse: --from: no step '%s'\n", e);
+			free(e);
+			runbook_free(c.rb);
+			return EXIT_USAGE;
+		}
+		first = n - 1;
+	}
+	password = password_for(c.rb, &status);
+	if (status != EXIT_OK) {
+		runbook_free(c.rb);
+		return status;
+	}
+	ao.rb = c.rb;
+	if (resume != NULL) {
+		ao.path = resume;
+		ao.resume = true;
+	}
+	if ((c.audit = audit_open(&ao, &cause)) == NULL) {
+		print_escaped(stderr, "rehearse: ", cause);
+		free(cause);
+		runbook_free(c.rb);
+		return EXIT_USAGE;
+	}
+	print_escaped(stderr, "rehearse: audit log ", audit_path(c.audit));
+
+	c.loop = loop_new();
+	loop_signal(c.loop, SIGINT, on_signal, &c);
+	loop_signal(c.loop, SIGTERM, on_signal, &c);
+	connect_all(&c, password);
+	hooks.arg = &c;
+	c.session = session_new(c.loop, c.rb, c.audit, c.redis, c.http, &so,
+	    &hooks);
+	if (resume != NULL)
+		replay_verdicts(&c, resume);
+	for (i = 0; i < c.rb->nsteps; i++) {
+		if (session_step(c.session, i)->state != STEP_PENDING)
+			continue;	/* a verdict from the resumed log */
+		if (i < first || c.interrupted) {
+			session_skip(c.session, i, i < first ? "before --from" :
+			    "interrupted");
+			continue;
+		}
+		e = esc_str(c.rb->steps[i].title, 0);
+		fprintf(stderr, "step %zu/%zu: %s\n", i + 1, c.rb->nsteps, e);
+		free(e);
+		run_step(&c, i);
+	}
+	print_summary(&c);
+	for (i = 0; i < c.rb->nsteps; i++)
+		if (session_step(c.session, i)->state == STEP_FAILED)
+			failed++;
+	if (audit_refused(c.audit)) {
+		print_escaped(stderr, "rehearse: the audit log stopped: ",
+		    audit_refusal(c.audit));
+		failed++;
+	}
+	session_free(c.session);
+	c.session = NULL;
+	if (audit_close(c.audit) != 0)
+		failed++;
+	if (c.interrupted)
+		failed++;	/* the runbook did not run to its end */
+	teardown(&c);
+	return failed > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/* rehearse check ---------------------------------------------------------- */
+
+enum format {
+	FORMAT_TEXT,
+	FORMAT_TAP,
+	FORMAT_JSON,
+};
+
+static bool
+readout_round(void *arg)
+{
+	return readouts_get(arg)->rounds >= 1;
+}
+
+int
+cmd_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'F' },
+		{ "audit", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct session_hooks hooks = { on_changed, on_output, NULL, NULL };
+	struct session_opts so = { true, true };
+	struct audit_opts ao;
+	enum format fmt = FORMAT_TEXT;
+	struct readouts *ro = NULL;
+	struct runctx c;
+	const struct step_run *r;
+	const char *password;
+	char *cause = NULL, *t, desc[300];
+	bool purged = false, redis_ok = true;
+	size_t i, j, failed = 0, n = 0;
+	json_t *out = NULL, *steps = NULL, *js;
+	int ch, status = EXIT_OK;
+
+	memset(&c, 0, sizeof c);
+	memset(&ao, 0, sizeof ao);
+	c.current = RB_NONE;
+	c.quiet = true;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'F':
+			if (strcmp(optarg, "text") == 0)
+				fmt = FORMAT_TEXT;
+			else if (strcmp(optarg, "tap") == 0)
+				fmt = FORMAT_TAP;
+			else if (strcmp(optarg, "json") == 0)
+				fmt = FORMAT_JSON;
+			else
+				return cli_usage_error("check", "--format takes "
+				    "text, tap or json, not '%s'", optarg);
+			break;
+		case 'a':
+			ao.path = optarg;
+			break;
+		case 'h':
+			printf("usage: rehearse check [--format text|tap|json] "
+			    "[--audit FILE] RUNBOOK\n");
+			return EXIT_OK;
+		case ':':
+			return cli_usage_error("check", "missing argument for "
+			    "'%s'", argv[optind - 1]);
+		default:
+			return cli_usage_error("check", "unknown option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error("check", "give one runbook");
+	if ((c.rb = load(argv[optind])) == NULL)
+		return EXIT_USAGE;
+	password = password_for(c.rb, &status);
+	if (status != EXIT_OK) {
+		runbook_free(c.rb);
+		return status;
+	}
+	if (ao.path != NULL) {
+		ao.rb = c.rb;
+		if ((c.audit = audit_open(&ao, &cause)) == NULL) {
+			print_escaped(stderr, "rehearse: ", cause);
+			free(cause);
+			runbook_free(c.rb);
 			return EXIT_USAGE;
 		}
 	}
-	if (from != NULL) {
-		if ((first = runbook_step(b.rb, from)) == RB_NONE) {
-			char *endp;
-			unsigned long n = strtoul(from, &endp, 10);
-			if (*endp != '\0' || n < 1 || n > b.rb->nsteps) {
-				e = esc_str(from, 0);
-				fprintf(stderr, "rehearse: --from: no step '%s'\n",
-				    e);
-				free(e);
-				runbook_free(b.rb);
-				return EXIT_USAGE;
-			}
-			first = n - 1;
+	c.loop = loop_new();
+	loop_signal(c.loop, SIGINT, on_signal, &c);
+	loop_signal(c.loop, SIGTERM, on_signal, &c);
+	connect_all(&c, password);
+	hooks.arg = &c;
+	c.session = session_new(c.loop, c.rb, c.audit, c.redis, c.http, &so,
+	    &hooks);
+	if (fmt == FORMAT_JSON) {
+		out = json_object();
+		steps = json_array();
+	}
+	/* Redis first: its readouts, or why there are none. */
+	if (c.redis != NULL) {
+		redis_describe(c.redis, desc, sizeof desc);
+		redis_ok = redis_status(c.redis)->state == REDIS_UP;
+		if (redis_ok) {
+			ro = readouts_new(c.loop, c.redis, c.rb, NULL, NULL);
+			readouts_refresh(ro);
+			wait_loop(c.loop, readout_round, ro, 5.0);
 		}
-	}
-	password = env_lookup(b.rb->redis.password_env, "redis.password_env",
-	    &status);
-	if (status != EXIT_OK) {
-		runbook_free(b.rb);
-		return status;
-	}
-	ao.rb = b.rb;
-	if ((b.audit = audit_open(&ao, &cause)) == NULL) {
-		e = esc_str(cause, 0);
-		fprintf(stderr, "rehearse: %s\n", e);
-		free(e);
-		free(cause);
-		runbook_free(b.rb);
-		return EXIT_USAGE;
-	}
-	e = esc_str(audit_path(b.audit), 0);
-	fprintf(stderr, "rehearse: audit log %s\n", e);
-	free(e);
-
-	b.loop = loop_new();
-	loop_signal(b.loop, SIGINT, on_signal, &b);
-	loop_signal(b.loop, SIGTERM, on_signal, &b);
-	b.redis = redis_new(b.loop, &b.rb->redis, password);
-	redis_start(b.redis);
-	b.verdicts = xcalloc(b.rb->nsteps, sizeof *b.verdicts);
-	b.why = xcalloc(b.rb->nsteps, sizeof *b.why);
-	for (i = 0; i < b.rb->nsteps; i++) {
-		const struct rb_step *s = &b.rb->steps[i];
-
-		if (i < first || b.interrupted) {
-			b.verdicts[i] = V_SKIPPED;
-			b.why[i] = xstrdup(i < first ? "before --from" :
-			    "interrupted");
-		} else {
-			e = esc_str(s->title, 0);
-			fprintf(stderr, "step %zu/%zu: %s\n", i + 1,
-			    b.rb->nsteps, e);
-			free(e);
-			audit_append(b.audit, "step.start", (unsigned)i + 1,
-			    json_pack("{s:s, s:s}", "title", s->title, "kind",
-			    step_kind_name(s->kind)));
-			b.verdicts[i] = run_purge(&b, i, &b.why[i]);
-		}
-		audit_append(b.audit, "step.result", (unsigned)i + 1, json_pack(
-		    "{s:s, s:s}", "verdict", verdict_names[b.verdicts[i]],
-		    "observed", b.why[i]));
-		if (b.verdicts[i] == V_FAIL)
+		if (!redis_ok)
 			failed++;
+		const struct readout *x = ro ? readouts_get(ro) : NULL;
+		if (fmt == FORMAT_TEXT) {
+			printf("%s redis: %s", redis_ok ? "ok  " : "FAIL", desc);
+			if (x != NULL && x->valid)
+			{
+				char ratio[16];
+				if (x->hit_ratio < 0)
+					snprintf(ratio, sizeof ratio, "n/a");
+				else
+					snprintf(ratio, sizeof ratio, "%.2f",
+					    x->hit_ratio);
+				printf(", %lld bytes used, hit ratio %s, %lld "
+				    "ops/s, %lld keys", x->used_memory, ratio,
+				    x->ops_per_sec, x->dbsize);
+			}
+			printf("\n");
+		} else if (fmt == FORMAT_TAP)
+			printf("%s %zu - redis: %s\n", redis_ok ? "ok" : "not ok",
+			    ++n, desc);
+		else
+			json_object_set_new(out, "redis", json_pack("{s:b, s:s, "
+			    "s:I, s:I, s:f}", "up", redis_ok, "state", desc,
+			    "used_memory", (json_int_t)(x ? x->used_memory : 0),
+			    "keys", (json_int_t)(x ? x->dbsize : 0),
+			    "hit_ratio", x ? x->hit_ratio : -1.0));
 	}
+	for (i = 0; i < c.rb->nsteps && !c.interrupted; i++) {
+		const struct rb_step *st = &c.rb->steps[i];
+		bool runs = st->kind == STEP_HTTP || st->kind == STEP_WAIT ||
+		    (st->kind == STEP_MEASURE && !purged) ||
+		    (st->kind == STEP_ROLLBACK_CHECK &&
+		    c.rb->rollbacks[st->rollback].check_safe);
 
-	printf("%-4s %-8s %-36s %s\n", "step", "verdict", "title", "observed");
-	for (i = 0; i < b.rb->nsteps; i++) {
-		char *t = esc_str(b.rb->steps[i].title, 0);
-		e = esc_str(b.why[i], 0);
-		printf("%-4zu %-8s %-36.36s %s\n", i + 1,
-		    verdict_names[b.verdicts[i]], t, e);
+		if (st->kind == STEP_PURGE)
+			purged = true;
+		if (!runs) {
+			session_skip(c.session, i, st->kind == STEP_MEASURE ?
+			    "measures after a purge" : "not a read-only check");
+		} else
+			run_step(&c, i);
+		r = session_step(c.session, i);
+		if (r->state == STEP_FAILED)
+			failed++;
+		t = esc_str(st->title, 0);
+		if (fmt == FORMAT_TEXT) {
+			printf("%-4s step %zu: %s: %s%s%s\n",
+			    r->state == STEP_FAILED ? "FAIL" : r->state ==
+			    STEP_SKIPPED ? "skip" : r->state == STEP_DEGRADED ?
+			    "slow" : "ok", i + 1, t, r->observed ? r->observed :
+			    "", r->reason && r->state != STEP_PASSED ? " -- " :
+			    "", r->reason && r->state != STEP_PASSED ? r->reason :
+			    "");
+			for (j = 0; j < r->checks.n; j++)
+				if (r->checks.v[j].verdict != VERDICT_PASS)
+					printf("       %s %s: expected %s, got %s\n",
+					    verdict_name(r->checks.v[j].verdict),
+					    r->checks.v[j].what,
+					    r->checks.v[j].expected,
+					    r->checks.v[j].observed);
+		} else if (fmt == FORMAT_TAP) {
+			printf("%s %zu - step %zu: %s%s%s\n", r->state ==
+			    STEP_FAILED ? "not ok" : "ok", ++n, i + 1, t,
+			    r->state == STEP_SKIPPED ? " # SKIP " : "",
+			    r->state == STEP_SKIPPED && r->reason ? r->reason : "");
+			for (j = 0; j < r->checks.n; j++)
+				if (r->checks.v[j].verdict != VERDICT_PASS)
+					printf("# %s %s: expected %s, got %s\n",
+					    verdict_name(r->checks.v[j].verdict),
+					    r->checks.v[j].what,
+					    r->checks.v[j].expected,
+					    r->checks.v[j].observed);
+		} else {
+			js = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o}",
+			    "step", (json_int_t)i + 1, "title", st->title, "kind",
+			    step_kind_name(st->kind), "verdict",
+			    step_state_name(r->state), "observed",
+			    r->observed ? r->observed : "", "reason",
+			    r->reason ? r->reason : "", "checks", json_array());
+			for (j = 0; j < r->checks.n; j++)
+				json_array_append_new(json_object_get(js,
+				    "checks"), json_pack("{s:s, s:s, s:s, s:s}",
+				    "what", r->checks.v[j].what, "expected",
+				    r->checks.v[j].expected, "observed",
+				    r->checks.v[j].observed, "verdict",
+				    verdict_name(r->checks.v[j].verdict)));
+			json_array_append_new(steps, js);
+		}
 		free(t);
-		free(e);
-		free(b.why[i]);
 	}
-	if (audit_refused(b.audit)) {
-		e = esc_str(audit_refusal(b.audit), 0);
-		fprintf(stderr, "rehearse: the audit log stopped: %s\n", e);
-		free(e);
-		failed++;
-	}
-	if (audit_close(b.audit) != 0)
-		failed++;
-	if (b.interrupted)
-		failed++;	/* the runbook did not run to its end */
-	redis_free(b.redis);
-	loop_free(b.loop);
-	free(b.verdicts);
-	free(b.why);
-	runbook_free(b.rb);
-	return failed > 0 ? EXIT_FAILED : EXIT_OK;
+	if (fmt == FORMAT_TAP)
+		printf("1..%zu\n", n);
+	else if (fmt == FORMAT_JSON) {
+		json_object_set_new(out, "steps", steps);
+		json_object_set_new(out, "failed", json_integer((json_int_t)failed));
+		t = audit_json_encode(out);
+		printf("%s\n", t);
+		free(t);
+		json_decref(out);
+	} else
+		printf("%s: %zu failed\n", failed ? "FAIL" : "ok", failed);
+	session_free(c.session);
+	c.session = NULL;
+	if (c.audit != NULL)
+		audit_close(c.audit);
+	redis_free(c.redis);
+	c.redis = NULL;
+	readouts_free(ro);
+	teardown(&c);
+	return failed > 0 || c.interrupted ? EXIT_FAILED : EXIT_OK;
 }
 
 /* rehearse restore ------------------------------------------------------- */
@@ -504,13 +813,6 @@ restore_over(void *arg)
 	return ((struct restoring *)arg)->done;
 }
 
-static bool
-redis_settled(void *arg)
-{
-	struct redis *r = arg;
-
-	return redis_status(r)->state != REDIS_CONNECTING;
-}
 
 
 int
@@ -569,8 +871,7 @@ cmd_restore(int argc, char **argv)
 		runbook_free(rb);
 		return EXIT_USAGE;
 	}
-	password = env_lookup(rb->redis.password_env, "redis.password_env",
-	    &status);
+	password = password_for(rb, &status);
 	if (status != EXIT_OK) {
 		runbook_free(rb);
 		return status;

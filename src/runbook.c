@@ -647,6 +647,7 @@ load_cmd(struct loader *L, const struct ynode *n, const char *field,
 			err(L, n, "%s: the command is empty", P(L, field));
 			return false;
 		}
+		c->list = true;
 		c->argv = xcalloc(n->n + 1, sizeof *c->argv);
 		for (i = 0; i < n->n; i++) {
 			if (n->items[i]->type != YN_SCALAR ||

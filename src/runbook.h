@@ -110,6 +110,7 @@ struct rb_cmd {
 	char		**argv;		/* NULL-terminated; NULL when shell */
 	size_t		 argc;
 	bool		 shell;		/* run text with /bin/sh -c */
+	bool		 list;		/* written as a list of words */
 	unsigned	 line;
 	unsigned	 col;
 };

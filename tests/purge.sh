@@ -80,14 +80,14 @@ run --audit "$tmp/a1.jsonl" "$tmp/rb.yml"
     [ "$(cli DBSIZE)" = 1803 ]
 ok $? "without --yes every purge is refused and nothing is deleted"
 
-grep -q "preview: 1500 keys of route blog match" "$tmp/err"
-ok $? "the preview counts the keys and shows a sample"
-
 run --yes --audit "$tmp/a2.jsonl" "$tmp/rb.yml"
 [ "$(rc)" = 0 ] && [ "$(cli DBSIZE)" = 300 ] &&
-    grep -q "^1    pass .*deleted 1500 keys" "$tmp/out" &&
-    grep -q "^2    pass .*deleted 3 keys" "$tmp/out"
+    grep -q "^1    pass .*deleted 1500 of 1500 previewed" "$tmp/out" &&
+    grep -q "^2    pass .*deleted 3 of 3 previewed" "$tmp/out"
 ok $? "with --yes the route's keys and the binary keys are purged, the rest stays"
+
+grep -q "preview: 1500 keys match; sample:" "$tmp/err" && grep -q '^    odd:new\\nline$' "$tmp/err"
+ok $? "the preview counts the keys and shows a sample, escaped"
 
 "$REHEARSE" verify "$tmp/a2.jsonl" >"$tmp/out" 2>"$tmp/err"
 [ $? = 0 ] && grep -q '"type":"purge.intent"' "$tmp/a2.jsonl" &&
