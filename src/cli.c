@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -45,6 +46,20 @@ usage(FILE *f)
 	    "  -V, --version  show the version\n\n"
 	    "Exit status: 0 success, 1 an expectation or verification "
 	    "failed,\n2 usage error or invalid runbook.  See rehearse(1).\n");
+}
+
+static dashboard_fn dashboard;
+
+void
+cli_set_dashboard(dashboard_fn fn)
+{
+	dashboard = fn;
+}
+
+dashboard_fn
+cli_dashboard(void)
+{
+	return dashboard;
 }
 
 int
@@ -110,13 +125,11 @@ cli_main(int argc, char **argv)
 			c = &commands[i];
 	}
 	if (c == NULL) {
-		/* "rehearse RUNBOOK" is "rehearse run RUNBOOK", which opens
-		 * the dashboard: not in this version. */
+		/* "rehearse RUNBOOK" is "rehearse run RUNBOOK". */
 		if (stat(argv[0], &st) == 0 && S_ISREG(st.st_mode)) {
-			fprintf(stderr, "rehearse: the dashboard is not "
-			    "available yet in this version; use rehearse run "
-			    "--batch\n");
-			return EXIT_USAGE;
+			optind = 0;
+			argv[-1] = (char *)(uintptr_t)"run";
+			return cmd_run(argc + 1, argv - 1);
 		}
 		return cli_usage_error(NULL, "unknown command '%s'", argv[0]);
 	}

@@ -2,6 +2,7 @@
 #ifndef REHEARSE_CLI_H
 #define REHEARSE_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 /* Exit codes shared by every subcommand. */
@@ -21,6 +22,29 @@ int	 cli_main(int argc, char **argv);
 /* Prints "rehearse: message" and a hint to stderr; returns EXIT_USAGE. */
 int	 cli_usage_error(const char *cmd, const char *fmt, ...)
 	     __attribute__((format(printf, 2, 3)));
+
+/* What the dashboard (in ui/, linked by main.c) gets from the core. */
+struct loop;
+struct runbook;
+struct audit;
+struct redis;
+struct http;
+
+struct dash_env {
+	struct loop	*loop;
+	const struct runbook *rb;
+	struct audit	*audit;
+	struct redis	*redis;		/* NULL without a redis section */
+	struct http	*http;
+	bool		 read_only;
+};
+
+typedef int (*dashboard_fn)(struct dash_env *);
+
+/* main.c hands the dashboard to the command line: the arrow goes from the
+ * program to ui/, never from src/ to ui/. */
+void	 cli_set_dashboard(dashboard_fn);
+dashboard_fn cli_dashboard(void);
 
 /* Subcommands, one file each. */
 int	 cmd_lint(int argc, char **argv);

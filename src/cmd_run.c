@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "audit_chain.h"
@@ -393,6 +394,54 @@ print_summary(struct runctx *c)
 	}
 }
 
+/* The dashboard: the same runbook, audit log and connections as a batch
+ * run, driven by a person.  A read-only dashboard writes no log. */
+static int
+run_dashboard(const char *path, struct audit_opts *ao, bool read_only)
+{
+	struct dash_env env;
+	struct runctx c;
+	const char *password;
+	char *cause = NULL;
+	int status = EXIT_OK;
+
+	memset(&c, 0, sizeof c);
+	if ((c.rb = load(path)) == NULL)
+		return EXIT_USAGE;
+	password = password_for(c.rb, &status);
+	if (status != EXIT_OK) {
+		runbook_free(c.rb);
+		return status;
+	}
+	if (!read_only) {
+		ao->rb = c.rb;
+		if ((c.audit = audit_open(ao, &cause)) == NULL) {
+			print_escaped(stderr, "rehearse: ", cause);
+			free(cause);
+			runbook_free(c.rb);
+			return EXIT_USAGE;
+		}
+	}
+	c.loop = loop_new();
+	c.http = http_new(c.loop);
+	if (c.rb->has_redis) {
+		c.redis = redis_new(c.loop, &c.rb->redis, password);
+		redis_start(c.redis);
+	}
+	memset(&env, 0, sizeof env);
+	env.loop = c.loop;
+	env.rb = c.rb;
+	env.audit = c.audit;
+	env.redis = c.redis;
+	env.http = c.http;
+	env.read_only = read_only;
+	status = cli_dashboard()(&env);
+	if (c.audit != NULL && audit_close(c.audit) != 0 && status == EXIT_OK)
+		status = EXIT_FAILED;
+	teardown(&c);
+	return status;
+}
+
 int
 cmd_run(int argc, char **argv)
 {
@@ -465,9 +514,15 @@ cmd_run(int argc, char **argv)
 		    "--resume takes the log, not a runbook" : optind >= argc ?
 		    "no runbook given" : "give one runbook");
 	if (!batch) {
-		fprintf(stderr, "rehearse: the dashboard is not available yet "
-		    "in this version; use rehearse run --batch\n");
-		return EXIT_USAGE;
+		if (cli_dashboard() == NULL || !isatty(0) || !isatty(1)) {
+			fprintf(stderr, "rehearse: the dashboard needs a "
+			    "terminal; without one, use rehearse run --batch\n");
+			return EXIT_USAGE;
+		}
+		if (resume != NULL || from != NULL || c.yes)
+			return cli_usage_error("run", "--resume, --from and --yes "
+			    "go with --batch");
+		return run_dashboard(argv[optind], &ao, so.read_only);
 	}
 	if (so.read_only && (c.yes || resume != NULL))
 		return cli_usage_error("run", "--read-only goes with neither "

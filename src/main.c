@@ -5,10 +5,12 @@
 #include <locale.h>
 
 #include "cli.h"
+#include "dashboard.h"
 
 int
 main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "");
+	cli_set_dashboard(dashboard_main);
 	return cli_main(argc, argv);
 }

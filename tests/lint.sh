@@ -59,7 +59,7 @@ for cmd in replay report; do
 	ok $? "'$cmd' says it is not available yet"
 done
 run "$top_srcdir/runbooks/demo.yml"
-[ "$(rc)" = 2 ] && grep -q "dashboard is not available yet" "$tmp/err"
+[ "$(rc)" = 2 ] && grep -q "the dashboard needs a terminal" "$tmp/err"
 ok $? "a runbook as the only argument means run"
 
 run lint "$top_srcdir"/runbooks/*.yml

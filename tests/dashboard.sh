@@ -1,0 +1,238 @@
+#!/bin/bash
+# dashboard.sh: the dashboard in a real terminal (tmux): walk the demo
+# runbook through every step kind, refuse then accept confirmations, resize,
+# NO_COLOR, quit in the middle of a step, SIGTERM, and stay responsive while
+# Redis is stopped (SIGSTOP) and an HTTP route never answers.  Speaks TAP.
+set -u
+: "${REHEARSE:=./rehearse}" "${top_srcdir:=.}" "${top_builddir:=.}"
+REHEARSE=$(cd "$(dirname "$REHEARSE")" && pwd)/$(basename "$REHEARSE")
+tmp=$(mktemp -d)
+sock="$tmp/tmux.0.sock"
+starts=0
+rpid=
+spid=
+cleanup() {
+	for s in "$tmp"/tmux.*.sock; do tmux -S "$s" kill-server 2>/dev/null; done
+	[ -n "$rpid" ] && { kill -CONT "$rpid"; kill "$rpid"; } 2>/dev/null
+	[ -n "$spid" ] && kill "$spid" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+n=0
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		screen | sed 's/^/# /'
+	fi
+}
+t() { tmux -S "$sock" "$@"; }
+screen() { t capture-pane -p -t rh 2>/dev/null; }
+keys() { t send-keys -t rh "$@"; }
+wait_for() {	# wait_for REGEX [SECONDS]
+	local end=$(( $(date +%s%N) / 1000000 + ${2:-10} * 1000 ))
+	while [ $(( $(date +%s%N) / 1000000 )) -lt $end ]; do
+		screen | grep -q -E -- "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+step_glyph() {	# the state glyph of step N on the list
+	screen | sed -n "s/^[> ] *$1 \(.\) .*/\1/p" | head -1
+}
+
+rport=$(( 23000 + $$ % 20000 ))
+while redis-cli -p $rport ping >/dev/null 2>&1; do rport=$((rport + 1)); done
+redis-server --port $rport --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$tmp" --logfile "$tmp/redis.log" >/dev/null 2>&1 &
+rpid=$!
+i=0
+while ! redis-cli -p $rport ping >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+export STAGE_VERSION_FILE="$tmp/version"
+echo 1.5.1 >"$STAGE_VERSION_FILE"
+"$top_builddir/tests/stage/stage" --port 0 --port-file "$tmp/port" \
+    --redis "redis://127.0.0.1:$rport/0" --db-delay-ms 20 \
+    --version-file "$STAGE_VERSION_FILE" >/dev/null 2>&1 &
+spid=$!
+i=0
+while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+sport=$(cat "$tmp/port")
+mkdir -p "$tmp/rb"
+ln -s "$(cd "$top_srcdir/runbooks/demo" && pwd)" "$tmp/rb/demo"
+sed -e "s|127.0.0.1:6390|127.0.0.1:$rport|; s|127.0.0.1:8090|127.0.0.1:$sport|" \
+    -e 's|samples: 20|samples: 5|' "$top_srcdir/runbooks/demo.yml" >"$tmp/rb/demo.yml"
+STAGE_SESSION=$(curl -s -D - -o /dev/null "http://127.0.0.1:$sport/login" |
+    sed -n 's/^Set-Cookie: \([^;]*\).*/\1/p')
+export STAGE_SESSION
+
+start() {	# start [ENV=...] ARGS...: the dashboard in a fresh tmux server
+	t kill-server 2>/dev/null
+	starts=$((starts + 1))
+	sock="$tmp/tmux.$starts.sock"
+	t -f /dev/null new-session -d -s rh -x 100 -y 30 \
+	    "env LANG=C.UTF-8 $* ; echo EXITED \$?; sleep 120"
+}
+
+start "$REHEARSE" run --audit "$tmp/demo.jsonl" "$tmp/rb/demo.yml"
+wait_for "redis up" && wait_for "blog-post +anon +200" && wait_for "owner: web-platform"
+ok $? "the dashboard opens: header, steps, Redis and HTTP panes"
+
+keys Enter
+wait_for "^> +1 ✔"
+ok $? "a measure step runs and passes"
+
+keys j Enter
+wait_for "Run this command\?" && screen | grep -q "./demo/deploy.sh 1.5.2"
+ok $? "a command asks first, showing the exact command line"
+
+keys n
+sleep 0.3
+wait_for "cancelled: nothing done" && [ "$(cat "$STAGE_VERSION_FILE")" = 1.5.1 ] && [ "$(step_glyph 2)" = "·" ]
+ok $? "refusing the confirmation changes nothing"
+
+keys Enter
+wait_for "Run this command\?" && keys y && wait_for "^> +2 ✔" && wait_for "deployed 1.5.2" &&
+    [ "$(cat "$STAGE_VERSION_FILE")" = 1.5.2 ]
+ok $? "accepting it runs the command, its output streams into the pane"
+
+keys j Enter
+wait_for "^> +3 ✔" 15
+ok $? "a wait step passes once 1.5.2 serves"
+
+keys j Enter
+wait_for "^> +4 ✔"
+keys j Enter
+wait_for "^> +5 ✘" && screen | grep -q "Cache-Control contains"
+ok $? "the logged-in http step catches 1.5.2's caching bug"
+
+keys j Enter
+wait_for "Purge [0-9]+ keys of route blog-post" && screen | grep -q "anp:page:/blog/"
+ok $? "a purge previews its count and a sample before asking"
+
+keys y
+wait_for "^> +6 ✔"
+ok $? "the purge runs after the confirmation"
+
+keys j Enter
+wait_for "^> +7 [✔▲]" 15 && keys j Enter && wait_for "^> +8 ✔"
+ok $? "the compare measure and the rollback check run"
+
+keys j p
+wait_for "pass; a note" && keys "all green" Enter && wait_for "^> +9 ✔"
+ok $? "a manual step is marked pass with a note"
+
+t resize-window -t rh -x 80 -y 24
+sleep 0.5
+wait_for "rehearse +blog page cache" && wait_for "j/k select" && [ "$(screen | wc -l)" -le 24 ]
+ok $? "the screen redraws after a resize to 80x24"
+
+keys q
+wait_for "EXITED 1" && ! screen | grep -q "rehearse  blog"
+ok $? "q quits and the terminal is restored (exit 1: a step failed)"
+
+"$REHEARSE" verify -q "$tmp/demo.jsonl" &&
+    grep -q '"type":"manual".*all green' "$tmp/demo.jsonl" &&
+    grep -q '"type":"purge.intent"' "$tmp/demo.jsonl"
+ok $? "the dashboard's audit log verifies and holds every action"
+
+# NO_COLOR: no colour escapes on the screen.
+start NO_COLOR=1 "$REHEARSE" run --read-only "$tmp/rb/demo.yml"
+wait_for "READ-ONLY" && ! t capture-pane -p -e -t rh | grep -q $'\e\[3[0-7]m\|\e\[4[0-7]m\|38;5'
+ok $? "NO_COLOR: no colours; --read-only shows its banner"
+
+keys j Enter
+sleep 0.5
+wait_for "^> +2 (–|-)" 5 && [ "$(cat "$STAGE_VERSION_FILE")" = 1.5.2 ] && keys s && wait_for "read-only: no action keys"
+ok $? "--read-only: the command step only skips, action keys are refused"
+keys q
+wait_for "EXITED"
+
+# Without a UTF-8 locale the glyphs fall back to ASCII.
+start LANG=C LC_ALL=C "$REHEARSE" run --read-only "$tmp/rb/demo.yml"
+wait_for "^> +1 \. Record the baseline" && ! screen | grep -q "·"
+ok $? "without a UTF-8 locale the screen uses ASCII glyphs"
+keys q
+wait_for "EXITED"
+
+# A large purge: the count must be typed; a wrong answer does nothing.
+redis-cli -p $rport FLUSHALL >/dev/null
+i=0
+while [ $i -lt 1500 ]; do echo "SET anp:page:/blog/p$i v"; i=$((i + 1)); done |
+    redis-cli -p $rport >/dev/null
+cat >"$tmp/rb/big.yml" <<EOR
+runbook: big purge
+owner: ops
+redis: { url: "redis://127.0.0.1:$rport/0" }
+routes:
+  - { name: blog, keys: ["anp:page:/blog/*"] }
+steps:
+  - { title: Purge the blog, purge: blog }
+EOR
+start "$REHEARSE" run --audit "$tmp/big.jsonl" "$tmp/rb/big.yml"
+wait_for "Purge the blog" && keys Enter && wait_for "type 1500 to confirm" &&
+    keys 1499 Enter && wait_for "did not match" &&
+    [ "$(redis-cli -p $rport DBSIZE)" -ge 1500 ]
+ok $? "over 1,000 keys the count must be typed; a wrong count purges nothing"
+keys q
+wait_for "EXITED"
+start "$REHEARSE" run --audit "$tmp/big2.jsonl" "$tmp/rb/big.yml"
+wait_for "Purge the blog" && keys Enter && wait_for "type 1500 to confirm" &&
+    keys 1500 Enter && wait_for "^> +1 ✔" && [ "$(redis-cli -p $rport DBSIZE)" -lt 10 ]
+ok $? "typing the count purges"
+keys q
+wait_for "EXITED"
+
+# Quit in the middle of a step: the command is stopped and recorded.
+cat >"$tmp/rb/slow.yml" <<EOR
+runbook: slow
+owner: ops
+redis: { url: "redis://127.0.0.1:$rport/0", timeout_ms: 300 }
+http: { base_url: "http://127.0.0.1:$sport", timeout_ms: 30000 }
+routes:
+  - { name: hung, url: "http://127.0.0.1:$rport/" }
+steps:
+  - { title: Something slow, run: [sleep, "60"] }
+  - { title: Probe, http: hung }
+EOR
+start "$REHEARSE" run --audit "$tmp/slow.jsonl" "$tmp/rb/slow.yml"
+wait_for "Something slow" && keys Enter && wait_for "Run this command" && keys y
+sleep 0.5
+keys q
+wait_for "Something is running" && keys y && wait_for "EXITED" &&
+    "$REHEARSE" verify -q "$tmp/slow.jsonl" && grep -q '"type":"run.done"' "$tmp/slow.jsonl"
+ok $? "quitting in the middle of a step stops it and records it; the log is complete"
+
+# Redis stopped, an HTTP route that never answers (the stopped Redis port):
+# every key still answers at once.
+start "$REHEARSE" run --audit "$tmp/hung.jsonl" "$tmp/rb/slow.yml"
+wait_for "Something slow"
+kill -STOP $rpid
+wait_for "hung +anon +waiting" 10 && wait_for "redis (down|connecting)" 10
+ok $? "a stopped Redis and a hung route show as waiting and down"
+
+worst=0
+for k in j k j k j k; do
+	t0=$(date +%s%N)
+	keys $k
+	target=$([ $k = j ] && echo 2 || echo 1)
+	until screen | grep -q -E "^> +$target "; do
+		[ $(( ($(date +%s%N) - t0) / 1000000 )) -gt 3000 ] && break
+		sleep 0.01
+	done
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	[ $ms -gt $worst ] && worst=$ms
+done
+[ $worst -lt 3000 ]
+ok $? "keys keep working while Redis and HTTP hang (slowest key to screen: ${worst} ms, polled)"
+kill -CONT $rpid
+
+# SIGTERM: the terminal is restored and session.end is written.
+pid=$(pgrep -n -x rehearse)
+kill -TERM "$pid"
+wait_for "EXITED" && "$REHEARSE" verify -q "$tmp/hung.jsonl"
+ok $? "SIGTERM: the terminal is restored and the log ends with session.end"
+
+echo "1..$n"
