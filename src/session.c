@@ -135,6 +135,7 @@ end_step(struct session *s, size_t i, enum step_state st, const char *reason)
 		r->reason = esc_str(reason, 0);
 	}
 	r->ms = lv->started > 0 ? (loop_now() - lv->started) * 1000.0 : 0;
+	r->ended = time(NULL);
 	timer_free(lv->poll);
 	lv->poll = NULL;
 	free(lv->last);

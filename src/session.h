@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "audit.h"
 #include "expect.h"
@@ -41,6 +42,7 @@ struct step_run {
 	bool		 has_cmp;
 	struct comparison cmp;
 	double		 ms;
+	time_t		 ended;		/* wall clock when it got its verdict */
 	unsigned	 polls;		/* wait: probes made */
 	size_t		 nnotes;
 };

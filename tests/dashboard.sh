@@ -116,17 +116,33 @@ keys y
 wait_for "^> +6 ✔"
 ok $? "the purge runs after the confirmation"
 
+wait_for "check not run yet"
 keys j Enter
-wait_for "^> +7 [✔▲]" 15 && keys j Enter && wait_for "^> +8 ✔"
-ok $? "the compare measure and the rollback check run"
+wait_for "^> +7 [✔▲]" 15 && keys j Enter && wait_for "^> +8 ✔" &&
+    wait_for "check pass at [0-9]{2}:[0-9]{2}:[0-9]{2}"
+ok $? "the compare measure and the rollback check run; the rollback bar shows when the check passed"
 
 keys j p
 wait_for "pass; a note" && keys "all green" Enter && wait_for "^> +9 ✔"
 ok $? "a manual step is marked pass with a note"
 
+keys '?'
+wait_for "rehearse: keys" && keys x && sleep 0.3 && ! screen | grep -q "rehearse: keys"
+ok $? "? shows the keys; any key closes it"
+
+keys / "Purge only" Enter
+wait_for "^> +6 " && [ "$(screen | grep -c -E '^[> ] +[0-9] ')" = 1 ] && keys / Enter && wait_for "^  +1 " &&
+    keys j j j
+wait_for "^> +9 "
+ok $? "/ filters the steps by title, an empty filter shows them all"
+
+keys a "checked the graphs" Enter
+wait_for "note added to step" && sleep 0.2 && grep -q '"type":"note".*checked the graphs' "$tmp/demo.jsonl"
+ok $? "a adds a note, recorded in the audit log"
+
 t resize-window -t rh -x 80 -y 24
 sleep 0.5
-wait_for "rehearse +blog page cache" && wait_for "j/k select" && [ "$(screen | wc -l)" -le 24 ]
+wait_for "rehearse +blog page cache" && wait_for "\[b\] rollback" && [ "$(screen | wc -l)" -le 24 ]
 ok $? "the screen redraws after a resize to 80x24"
 
 keys q
@@ -147,6 +163,13 @@ keys j Enter
 sleep 0.5
 wait_for "^> +2 (–|-)" 5 && [ "$(cat "$STAGE_VERSION_FILE")" = 1.5.2 ] && keys s && wait_for "read-only: no action keys"
 ok $? "--read-only: the command step only skips, action keys are refused"
+keys q
+wait_for "EXITED"
+
+# A monochrome terminal: no colour at all, bold and reverse instead.
+start TERM=vt100 "$REHEARSE" run --read-only "$tmp/rb/demo.yml"
+wait_for "READ-ONLY" && ! t capture-pane -p -e -t rh | grep -q $'\e\[3[0-7]m\|\e\[4[0-7]m'
+ok $? "a monochrome terminal (TERM=vt100) gets no colour"
 keys q
 wait_for "EXITED"
 
@@ -198,11 +221,15 @@ steps:
   - { title: Probe, http: hung }
 EOR
 start "$REHEARSE" run --audit "$tmp/slow.jsonl" "$tmp/rb/slow.yml"
+wait_for "Something slow" && keys j s && wait_for "skip: why" && keys "not today" Enter &&
+    wait_for "^> +2 –" && keys k
+ok $? "s skips a step after asking why"
 wait_for "Something slow" && keys Enter && wait_for "Run this command" && keys y
 sleep 0.5
 keys q
 wait_for "Something is running" && keys y && wait_for "EXITED" &&
-    "$REHEARSE" verify -q "$tmp/slow.jsonl" && grep -q '"type":"run.done"' "$tmp/slow.jsonl"
+    "$REHEARSE" verify -q "$tmp/slow.jsonl" && grep -q '"type":"run.done"' "$tmp/slow.jsonl" &&
+    grep -q '"type":"step.result".*"verdict":"skipped".*not today' "$tmp/slow.jsonl"
 ok $? "quitting in the middle of a step stops it and records it; the log is complete"
 
 # Redis stopped, an HTTP route that never answers (the stopped Redis port):

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -445,7 +446,9 @@ static void
 draw_rollback_bar(struct dash *d, int y)
 {
 	const struct rb_rollback *rl;
-	char line[512], *e;
+	char line[512], check[96], when[16], *e;
+	struct tm tm;
+	size_t i;
 
 	mvhline(y, 0, ' ', COLS);
 	if (d->rb->nrollbacks == 0) {
@@ -453,8 +456,22 @@ draw_rollback_bar(struct dash *d, int y)
 		return;
 	}
 	rl = &d->rb->rollbacks[0];
-	snprintf(line, sizeof line, " [b] rollback %s: %s%s%s", rl->name,
-	    rl->run.text, d->rollback_seen[0] ? "  | " : "",
+	/* When its check last ran, and how it went. */
+	check[0] = '\0';
+	for (i = 0; i < d->rb->nsteps; i++) {
+		const struct step_run *r = session_step(d->session, i);
+		if (d->rb->steps[i].kind != STEP_ROLLBACK_CHECK ||
+		    d->rb->steps[i].rollback != 0 || r->ended == 0)
+			continue;
+		localtime_r(&r->ended, &tm);
+		strftime(when, sizeof when, "%H:%M:%S", &tm);
+		snprintf(check, sizeof check, "  | check %s at %s",
+		    step_state_name(r->state), when);
+	}
+	if (check[0] == '\0' && rl->has_check)
+		snprintf(check, sizeof check, "  | check not run yet");
+	snprintf(line, sizeof line, " [b] rollback %s: %s%s%s%s", rl->name,
+	    rl->run.text, check, d->rollback_seen[0] ? "  | " : "",
 	    d->rollback_seen);
 	e = esc_str(line, 0);
 	attr(d, PAIR_WARN, A_BOLD, true);
@@ -687,7 +704,17 @@ manual_fail(struct dash *d, const char *note)
 static void
 filter_with(struct dash *d, const char *text)
 {
+	size_t i;
+
 	snprintf(d->filter, sizeof d->filter, "%s", text);
+	if (!visible(d, d->sel)) {
+		for (i = 0; i < d->rb->nsteps && !visible(d, i); i++)
+			;
+		if (i < d->rb->nsteps)
+			d->sel = i;
+		else
+			say(d, "no step matches; / and Enter clears the filter");
+	}
 	d->dirty = true;
 }
 
