@@ -24,7 +24,8 @@ static const struct cli_cmd commands[] = {
 	  "browse a past rehearsal read-only", NULL },
 	{ "verify", "[--key FILE] [-q] LOG...",
 	  "check the hash chain of audit logs", cmd_verify },
-	{ "report", "LOG", "print a Markdown summary of a rehearsal", NULL },
+	{ "report", "[--key FILE] LOG", "print a Markdown summary of a rehearsal",
+	  cmd_report },
 	{ "restore", "[--replace] [--audit FILE] RUNBOOK BACKUP",
 	  "put back the keys a purge backed up", cmd_restore },
 };

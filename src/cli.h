@@ -51,6 +51,7 @@ int	 cmd_lint(int argc, char **argv);
 int	 cmd_verify(int argc, char **argv);
 int	 cmd_run(int argc, char **argv);
 int	 cmd_check(int argc, char **argv);
+int	 cmd_report(int argc, char **argv);
 int	 cmd_restore(int argc, char **argv);
 
 #endif

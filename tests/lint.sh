@@ -53,7 +53,7 @@ run
 [ "$(rc)" = 2 ] && grep -q "usage:" "$tmp/err"
 ok $? "no arguments print the usage and exit 2"
 
-for cmd in replay report; do
+for cmd in replay; do
 	run "$cmd" x
 	[ "$(rc)" = 2 ] && grep -q "not available yet" "$tmp/err"
 	ok $? "'$cmd' says it is not available yet"

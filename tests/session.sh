@@ -251,4 +251,22 @@ sed -i 's/Last probe/Last probe again/' "$tmp/rb/long.yml"
 [ $? = 2 ] && grep -q "changed since the log was written" "$tmp/err"
 ok $? "resume refuses a runbook that changed"
 
+# rehearse report: a Markdown summary of the demo rehearsal.
+"$REHEARSE" report "$tmp/demo.jsonl" >"$tmp/out" 2>"$tmp/err"
+st=$?
+[ $st = 0 ] && grep -q "^# Rehearsal report: blog page cache, release 1.5.2" "$tmp/out" &&
+    grep -q "^| Audit log | intact: " "$tmp/out" &&
+    [ "$(grep -c -E '^\| [0-9]+ \| ' "$tmp/out")" -ge 9 ] &&
+    grep -q "^| 5 | Test logged-in traffic | http | fail |" "$tmp/out" &&
+    grep -q "^## Purges" "$tmp/out" && grep -q "^| 6 | blog-post |" "$tmp/out" &&
+    grep -q "^## Commands" "$tmp/out" && grep -q "demo/deploy.sh 1.5.2 | 0 |" "$tmp/out" &&
+    ! grep -q "$STAGE_SESSION" "$tmp/out"
+ok $? "rehearse report summarises the rehearsal in Markdown"
+
+cp "$tmp/demo.jsonl" "$tmp/edited.jsonl"
+sed -i '5s/"title":"/"title":"X/' "$tmp/edited.jsonl"
+"$REHEARSE" report "$tmp/edited.jsonl" >"$tmp/out" 2>"$tmp/err"
+[ $? = 1 ] && grep -q "^| Audit log | NOT INTACT at line 5" "$tmp/out"
+ok $? "rehearse report says when the log is not intact (exit 1)"
+
 echo "1..$n"
