@@ -257,7 +257,10 @@ ok $? "keys keep working while Redis and HTTP hang (slowest key to screen: ${wor
 kill -CONT $rpid
 
 # SIGTERM: the terminal is restored and session.end is written.
-pid=$(pgrep -n -x rehearse)
+# This test's rehearse only: other tests run in parallel.
+pane=$(t display-message -p -t rh '#{pane_pid}')
+if [ "$(cat "/proc/$pane/comm" 2>/dev/null)" = rehearse ]; then pid=$pane
+else pid=$(pgrep -P "$pane" -x rehearse); fi
 kill -TERM "$pid"
 wait_for "EXITED" && "$REHEARSE" verify -q "$tmp/hung.jsonl"
 ok $? "SIGTERM: the terminal is restored and the log ends with session.end"

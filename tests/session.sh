@@ -227,9 +227,10 @@ EOR
 bpid=$!
 i=0
 while ! grep -q run.intent "$tmp/long.jsonl" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+kids=$(pgrep -P $bpid)	# the command it ran: this test's, not another's
 kill -9 $bpid
 wait $bpid 2>/dev/null
-pkill -f "sleep 5" 2>/dev/null
+[ -n "$kids" ] && kill $kids 2>/dev/null
 "$REHEARSE" verify "$tmp/long.jsonl" >/dev/null 2>&1
 [ $? = 1 ]
 ok $? "a killed rehearsal's log does not verify as finished"

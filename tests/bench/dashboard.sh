@@ -53,8 +53,9 @@ for i in $(seq 1 60); do
 	until t capture-pane -p -t rh | grep -q -E "^> +$sel "; do sleep 0.002; done
 	echo $(( $(now_ms) - t0 )) >>"$lat"
 done
-pid=$(pgrep -n -x rehearse)
-[ -n "$pid" ] || pid=$(pgrep -n -f "rehearse run --read-only")
+pane=$(t display-message -p -t rh '#{pane_pid}')
+if [ "$(cat "/proc/$pane/comm" 2>/dev/null)" = rehearse ]; then pid=$pane
+else pid=$(pgrep -P "$pane" -x rehearse); fi
 rss=$(awk "/^VmHWM/ { print \$2 }" "/proc/$pid/status")
 sort -n "$lat" >"$lat.s"
 p50=$(sed -n "$(( 60 / 2 ))p" "$lat.s")
