@@ -29,15 +29,23 @@ ok() {
 # so try ports until one is free.
 port=$(( 20000 + $$ % 20000 ))
 while redis-cli -p $port ping >/dev/null 2>&1; do port=$((port + 1)); done
-start_redis() {
-	redis-server --port $port --bind 127.0.0.1 --save '' --appendonly no \
-	    --enable-debug-command yes \
-	    --dir "$tmp" --logfile "$tmp/redis.log" $* &
-	rpid=$!
-	i=0
-	while ! redis-cli -p $port ping >/dev/null 2>&1 && [ $i -lt 100 ]; do
-		sleep 0.05; i=$((i + 1))
+start_redis() {	# on $port; another test may take it first: then move on
+	for attempt in 1 2 3 4 5 6 7 8 9 10; do
+		redis-server --port $port --bind 127.0.0.1 --save '' \
+		    --appendonly no --enable-debug-command yes \
+		    --dir "$tmp" --logfile "$tmp/redis.log" $* &
+		rpid=$!
+		i=0
+		while ! redis-cli -p $port ping >/dev/null 2>&1 && [ $i -lt 100 ]; do
+			sleep 0.05; i=$((i + 1))
+		done
+		[ "$(redis-cli -p $port INFO server 2>/dev/null | tr -d '\r' |
+		    sed -n 's/^process_id://p')" = "$rpid" ] && return 0
+		kill $rpid 2>/dev/null
+		port=$((port + 1))
+		while redis-cli -p $port ping >/dev/null 2>&1; do port=$((port + 1)); done
 	done
+	return 1
 }
 start_redis
 cli() { redis-cli -p $port "$@"; }
