@@ -275,6 +275,30 @@ load(const char *path)
 	return rb;
 }
 
+/* The password of a loaded runbook and, with ao, its audit log.  Returns
+ * EXIT_OK, or an exit status after saying why; the runbook is then freed. */
+static int
+open_run(struct runctx *c, struct audit_opts *ao, const char **password)
+{
+	char *cause = NULL;
+	int status = EXIT_OK;
+
+	*password = password_for(c->rb, &status);
+	if (status == EXIT_OK && ao != NULL) {
+		ao->rb = c->rb;
+		if ((c->audit = audit_open(ao, &cause)) == NULL) {
+			print_escaped(stderr, "rehearse: ", cause);
+			free(cause);
+			status = EXIT_USAGE;
+		}
+	}
+	if (status != EXIT_OK) {
+		runbook_free(c->rb);
+		c->rb = NULL;
+	}
+	return status;
+}
+
 static enum step_state
 state_named(const char *v)
 {
@@ -402,26 +426,14 @@ run_dashboard(const char *path, struct audit_opts *ao, bool read_only)
 	struct dash_env env;
 	struct runctx c;
 	const char *password;
-	char *cause = NULL;
-	int status = EXIT_OK;
+	int status;
 
 	memset(&c, 0, sizeof c);
 	if ((c.rb = load(path)) == NULL)
 		return EXIT_USAGE;
-	password = password_for(c.rb, &status);
-	if (status != EXIT_OK) {
-		runbook_free(c.rb);
+	if ((status = open_run(&c, read_only ? NULL : ao, &password)) !=
+	    EXIT_OK)
 		return status;
-	}
-	if (!read_only) {
-		ao->rb = c.rb;
-		if ((c.audit = audit_open(ao, &cause)) == NULL) {
-			print_escaped(stderr, "rehearse: ", cause);
-			free(cause);
-			runbook_free(c.rb);
-			return EXIT_USAGE;
-		}
-	}
 	c.loop = loop_new();
 	c.http = http_new(c.loop);
 	if (c.rb->has_redis) {
@@ -566,22 +578,12 @@ cmd_run(int argc, char **argv)
 		}
 		first = n - 1;
 	}
-	password = password_for(c.rb, &status);
-	if (status != EXIT_OK) {
-		runbook_free(c.rb);
-		return status;
-	}
-	ao.rb = c.rb;
 	if (resume != NULL) {
 		ao.path = resume;
 		ao.resume = true;
 	}
-	if ((c.audit = audit_open(&ao, &cause)) == NULL) {
-		print_escaped(stderr, "rehearse: ", cause);
-		free(cause);
-		runbook_free(c.rb);
-		return EXIT_USAGE;
-	}
+	if ((status = open_run(&c, &ao, &password)) != EXIT_OK)
+		return status;
 	print_escaped(stderr, "rehearse: audit log ", audit_path(c.audit));
 
 	c.loop = loop_new();
@@ -656,7 +658,7 @@ cmd_check(int argc, char **argv)
 	struct runctx c;
 	const struct step_run *r;
 	const char *password;
-	char *cause = NULL, *t, desc[300];
+	char *t, desc[300];
 	bool purged = false, redis_ok = true;
 	size_t i, j, failed = 0, n = 0;
 	json_t *out = NULL, *steps = NULL, *js;
@@ -699,20 +701,9 @@ cmd_check(int argc, char **argv)
 		return cli_usage_error("check", "give one runbook");
 	if ((c.rb = load(argv[optind])) == NULL)
 		return EXIT_USAGE;
-	password = password_for(c.rb, &status);
-	if (status != EXIT_OK) {
-		runbook_free(c.rb);
+	if ((status = open_run(&c, ao.path != NULL ? &ao : NULL, &password)) !=
+	    EXIT_OK)
 		return status;
-	}
-	if (ao.path != NULL) {
-		ao.rb = c.rb;
-		if ((c.audit = audit_open(&ao, &cause)) == NULL) {
-			print_escaped(stderr, "rehearse: ", cause);
-			free(cause);
-			runbook_free(c.rb);
-			return EXIT_USAGE;
-		}
-	}
 	c.loop = loop_new();
 	loop_signal(c.loop, SIGINT, on_signal, &c);
 	loop_signal(c.loop, SIGTERM, on_signal, &c);
@@ -882,7 +873,7 @@ cmd_restore(int argc, char **argv)
 	struct audit_opts ao;
 	struct restoring st;
 	struct audit *a;
-	struct diags d;
+	struct runctx c;
 	struct runbook *rb;
 	struct loop *l;
 	struct redis *r;
@@ -915,29 +906,17 @@ cmd_restore(int argc, char **argv)
 	if (optind + 2 != argc)
 		return cli_usage_error("restore", "give a runbook and a backup "
 		    "file");
-	diags_init(&d);
-	rb = runbook_load(argv[optind], &d);
-	diags_print(&d, argv[optind], stderr);
-	diags_done(&d);
-	if (rb == NULL)
+	memset(&c, 0, sizeof c);
+	if ((c.rb = rb = load(argv[optind])) == NULL)
 		return EXIT_USAGE;
 	if (!rb->has_redis) {
 		fprintf(stderr, "rehearse: the runbook has no redis: section\n");
 		runbook_free(rb);
 		return EXIT_USAGE;
 	}
-	password = password_for(rb, &status);
-	if (status != EXIT_OK) {
-		runbook_free(rb);
+	if ((status = open_run(&c, &ao, &password)) != EXIT_OK)
 		return status;
-	}
-	ao.rb = rb;
-	if ((a = audit_open(&ao, &cause)) == NULL) {
-		fprintf(stderr, "rehearse: %s\n", cause);
-		free(cause);
-		runbook_free(rb);
-		return EXIT_USAGE;
-	}
+	a = c.audit;
 	l = loop_new();
 	r = redis_new(l, &rb->redis, password);
 	redis_start(r);
