@@ -25,36 +25,15 @@ ok() {
 	fi
 }
 
-# A free port: ask the kernel for one through redis itself is not possible,
-# so try ports until one is free.
-port=$(( 20000 + $$ % 20000 ))
-while redis-cli -p $port ping >/dev/null 2>&1; do port=$((port + 1)); done
-start_redis() {	# on $port; another test may take it first: then move on
-	for attempt in 1 2 3 4 5 6 7 8 9 10; do
-		redis-server --port $port --bind 127.0.0.1 --save '' \
-		    --appendonly no --enable-debug-command yes \
-		    --dir "$tmp" --logfile "$tmp/redis.log" $* &
-		rpid=$!
-		i=0
-		while ! redis-cli -p $port ping >/dev/null 2>&1 && [ $i -lt 100 ]; do
-			sleep 0.05; i=$((i + 1))
-		done
-		[ "$(redis-cli -p $port INFO server 2>/dev/null | tr -d '\r' |
-		    sed -n 's/^process_id://p')" = "$rpid" ] && return 0
-		kill $rpid 2>/dev/null
-		port=$((port + 1))
-		while redis-cli -p $port ping >/dev/null 2>&1; do port=$((port + 1)); done
-	done
-	return 1
-}
-start_redis
-cli() { redis-cli -p $port "$@"; }
+. "$top_srcdir/tests/lib.sh"
+start_redis --enable-debug-command yes	# DEBUG POPULATE is used below
+cli() { redis-cli -p $rport "$@"; }
 
 runbook() {	# runbook FILE MAXKEYS [extra redis settings]
 	cat >"$1" <<EOR
 runbook: purge rehearsal
 owner: ops
-redis: { url: "redis://127.0.0.1:$port/0", timeout_ms: 500 ${3:-} }
+redis: { url: "redis://127.0.0.1:$rport/0", timeout_ms: 500 ${3:-} }
 routes:
   - { name: blog, keys: ["anp:page:/blog/*"], max_keys: $2 }
   - { name: odd, keys: ["odd:*"] }
@@ -142,7 +121,7 @@ ok $? "an unset password variable is a usage error"
 RH_TEST_PW=hunter22 run --yes --audit "$tmp/a7.jsonl" "$tmp/pw.yml"
 [ "$(rc)" = 0 ] && ! grep -q hunter22 "$tmp/a7.jsonl"
 ok $? "the right password works and never reaches the log"
-REDISCLI_AUTH=hunter22 redis-cli -p $port CONFIG SET requirepass "" >/dev/null 2>&1
+REDISCLI_AUTH=hunter22 redis-cli -p $rport CONFIG SET requirepass "" >/dev/null 2>&1
 
 # Redis down: the step fails with the state, after the timeout, no hang.
 kill $rpid; wait $rpid 2>/dev/null; rpid=
@@ -152,7 +131,7 @@ ok $? "Redis down: the purge fails with Redis's state"
 
 # Redis hangs (SIGSTOP) in the middle of a purge: exactly how many keys
 # went is reported, and the batch in flight is counted as in doubt.
-start_redis
+start_redis --enable-debug-command yes
 fill "anp:page:/blog/post-" 40000
 runbook "$tmp/big.yml" 50000
 "$REHEARSE" run --batch --yes --audit "$tmp/a9.jsonl" "$tmp/big.yml" >"$tmp/out" 2>"$tmp/err" &

@@ -29,20 +29,9 @@ ok() {
 	fi
 }
 
-# A private redis-server on a free port.  Tests run in parallel: a port
-# is ours only when the server answering on it has our server's pid.
+. "$top_srcdir/tests/lib.sh"
 rport=$(( 21000 + $$ % 20000 ))
-for attempt in 1 2 3 4 5 6 7 8 9 10; do
-	while redis-cli -p $rport ping >/dev/null 2>&1; do rport=$((rport + 1)); done
-	redis-server --port $rport --bind 127.0.0.1 --save '' --appendonly no \
-	    --dir "$tmp" --logfile "$tmp/redis.log" >/dev/null 2>&1 &
-	rpid=$!
-	i=0
-	while ! redis-cli -p $rport ping >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-	[ "$(redis-cli -p $rport INFO server 2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p')" = "$rpid" ] && break
-	kill $rpid 2>/dev/null
-	rport=$((rport + 1))
-done
+start_redis
 
 export STAGE_VERSION_FILE="$tmp/version"
 "$top_builddir/tests/stage/stage" --port 0 --port-file "$tmp/port" \
