@@ -62,6 +62,18 @@ audit_reader_close(struct audit_reader *r)
 	free(r);
 }
 
+int
+audit_reader_seek(struct audit_reader *r, off_t offset, size_t lines_before)
+{
+	if (lseek(r->fd, offset, SEEK_SET) != offset)
+		return -1;
+	r->start = r->end = 0;
+	r->eof = false;
+	r->offset = offset;
+	r->lineno = lines_before;
+	return 0;
+}
+
 /* Reads more bytes after r->end; returns bytes read, 0 at EOF, -1. */
 static ssize_t
 fill(struct audit_reader *r)
@@ -146,6 +158,7 @@ audit_reader_next(struct audit_reader *r, struct audit_line *l, char **cause)
 		l->text = "";
 		l->len = 0;
 		l->complete = nl != NULL;
+		l->end = r->offset;
 		return 1;
 	}
 	if (nl != NULL) {
@@ -160,6 +173,7 @@ audit_reader_next(struct audit_reader *r, struct audit_line *l, char **cause)
 		r->offset += (off_t)l->len;
 		r->start = r->end;
 	}
+	l->end = r->offset;
 	return 1;
 }
 

@@ -16,6 +16,7 @@ struct audit_reader;
 struct audit_line {
 	size_t		 lineno;	/* 1-based */
 	off_t		 offset;	/* of the line's first byte */
+	off_t		 end;		/* one past its newline */
 	const char	*text;		/* without the newline; valid until next */
 	size_t		 len;
 	bool		 complete;	/* ended by a newline */
@@ -28,6 +29,10 @@ struct audit_reader *audit_reader_open(const char *path, char **cause);
 int	 audit_reader_next(struct audit_reader *, struct audit_line *,
 	     char **cause);
 void	 audit_reader_close(struct audit_reader *);
+/* Goes to offset, the start of line lines_before + 1; forgets the end of
+ * file, so that a growing log can be read on.  Returns 0, or -1. */
+int	 audit_reader_seek(struct audit_reader *, off_t offset,
+	     size_t lines_before);
 
 enum verify_status {
 	VERIFY_INTACT,		/* every record chains, session.end last */

@@ -20,8 +20,8 @@ static const struct cli_cmd commands[] = {
 	  "run only the read-only checks of a runbook", cmd_check },
 	{ "lint", "[-q] [--summary] RUNBOOK...",
 	  "validate runbooks; errors as FILE:LINE:COL: message", cmd_lint },
-	{ "replay", "[--follow] [LOG]",
-	  "browse a past rehearsal read-only", NULL },
+	{ "replay", "[--follow] [--key FILE] [--speed X] [--max-wait S] [LOG]",
+	  "browse a past rehearsal read-only (no LOG: pick one)", cmd_replay },
 	{ "verify", "[--key FILE] [-q] LOG...",
 	  "check the hash chain of audit logs", cmd_verify },
 	{ "report", "[--key FILE] LOG", "print a Markdown summary of a rehearsal",
@@ -61,6 +61,20 @@ dashboard_fn
 cli_dashboard(void)
 {
 	return dashboard;
+}
+
+static replay_fn replay;
+
+void
+cli_set_replay(replay_fn fn)
+{
+	replay = fn;
+}
+
+replay_fn
+cli_replay(void)
+{
+	return replay;
 }
 
 int

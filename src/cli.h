@@ -41,10 +41,26 @@ struct dash_env {
 
 typedef int (*dashboard_fn)(struct dash_env *);
 
+/* What the replay browser (in ui/) gets: a log, or a directory to pick
+ * one from.  Nothing here can reach the network or run a command. */
+struct audit_key;
+struct replay_env {
+	const char	*log;		/* NULL: pick from dir */
+	const char	*dir;
+	const struct audit_key *key;	/* NULL: unsealed logs only */
+	bool		 follow;
+	double		 speed;		/* playback, 1 = as recorded */
+	double		 max_wait;	/* longest pause when playing, s */
+};
+
+typedef int (*replay_fn)(struct replay_env *);
+
 /* main.c hands the dashboard to the command line: the arrow goes from the
  * program to ui/, never from src/ to ui/. */
 void	 cli_set_dashboard(dashboard_fn);
 dashboard_fn cli_dashboard(void);
+void	 cli_set_replay(replay_fn);
+replay_fn cli_replay(void);
 
 /* Subcommands, one file each. */
 int	 cmd_lint(int argc, char **argv);
@@ -52,6 +68,7 @@ int	 cmd_verify(int argc, char **argv);
 int	 cmd_run(int argc, char **argv);
 int	 cmd_check(int argc, char **argv);
 int	 cmd_report(int argc, char **argv);
+int	 cmd_replay(int argc, char **argv);
 int	 cmd_restore(int argc, char **argv);
 
 #endif

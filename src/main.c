@@ -6,11 +6,13 @@
 
 #include "cli.h"
 #include "dashboard.h"
+#include "replay_ui.h"
 
 int
 main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "");
 	cli_set_dashboard(dashboard_main);
+	cli_set_replay(replay_main);
 	return cli_main(argc, argv);
 }

@@ -54,10 +54,13 @@ run
 ok $? "no arguments print the usage and exit 2"
 
 for cmd in replay; do
-	run "$cmd" x
-	[ "$(rc)" = 2 ] && grep -q "not available yet" "$tmp/err"
-	ok $? "'$cmd' says it is not available yet"
+	run "$cmd" --no-such-option
+	[ "$(rc)" = 2 ] && grep -q "unknown option '--no-such-option'" "$tmp/err"
+	ok $? "'$cmd' refuses an unknown option with exit 2"
 done
+run replay --speed 0 x.jsonl
+[ "$(rc)" = 2 ] && grep -q "speed: '0' is not a number from 0.01 to 10000" "$tmp/err"
+ok $? "replay --speed out of range: exit 2 naming the option"
 run "$top_srcdir/runbooks/demo.yml"
 [ "$(rc)" = 2 ] && grep -q "the dashboard needs a terminal" "$tmp/err"
 ok $? "a runbook as the only argument means run"

@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "curses_inc.h"
 #include "dashboard.h"
+#include "draw.h"
 #include "glyphs.h"
 #include "loop.h"
 #include "monitor.h"
@@ -115,27 +116,6 @@ say(struct dash *d, const char *fmt, ...)
 
 /* Drawing ---------------------------------------------------------------- */
 
-/* Writes s at y,x in at most width columns (UTF-8 counted per character). */
-static void
-put(int y, int x, int width, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t len = 0, n;
-	int cols = 0;
-	uint32_t cp;
-
-	if (width <= 0 || y < 0 || y >= LINES)
-		return;
-	while (p[len] != '\0' && cols < width) {
-		n = utf8_decode(p + len, strlen(s) - len, &cp);
-		if (n == 0)
-			n = 1;
-		len += n;
-		cols++;
-	}
-	mvaddnstr(y, x, s, (int)len);
-}
-
 static void
 attr(struct dash *d, int pair, attr_t mono, bool on)
 {
@@ -205,7 +185,7 @@ draw_header(struct dash *d)
 	mvhline(0, 0, ' ', COLS);
 	{
 		char *e = esc_str(line, 0);
-		put(0, 0, COLS, e);
+		ui_put(0, 0, COLS, e);
 		free(e);
 	}
 	attr(d, PAIR_HEAD, A_REVERSE, false);
@@ -214,13 +194,13 @@ draw_header(struct dash *d)
 		attr(d, PAIR_BANNER, A_REVERSE | A_BOLD, true);
 		mvhline(1, 0, ' ', COLS);
 		if (d->env->read_only)
-			put(1, 0, COLS, " READ-ONLY: live readouts only; no "
+			ui_put(1, 0, COLS, " READ-ONLY: live readouts only; no "
 			    "purge, no command, nothing written");
 		else {
 			char *e = xprintf(" THE AUDIT LOG STOPPED (%s): "
 			    "destructive actions are refused",
 			    audit_refusal(d->env->audit));
-			put(1, 0, COLS, e);
+			ui_put(1, 0, COLS, e);
 			free(e);
 		}
 		attr(d, PAIR_BANNER, A_REVERSE | A_BOLD, false);
@@ -248,7 +228,7 @@ draw_steps(struct dash *d, int top, int height, int width)
 		if (i == d->sel)
 			attron(A_REVERSE);
 		attr(d, state_pair(r->state), A_BOLD, state_pair(r->state) != 0);
-		put(y, 0, width - 1, line);
+		ui_put(y, 0, width - 1, line);
 		attr(d, state_pair(r->state), A_BOLD, false);
 		if (i == d->sel)
 			attroff(A_REVERSE);
@@ -272,13 +252,13 @@ wrap(int y, int x, int width, int rows, const char *label, const char *text)
 	e = esc_str(text, 0);
 	s = e;
 	attron(A_BOLD);
-	put(y, x, width, label);
+	ui_put(y, x, width, label);
 	attroff(A_BOLD);
 	while (*s != '\0' && used < rows) {
 		len = strlen(s);
 		if ((int)len > width - lw)
 			len = (size_t)(width - lw);
-		put(y + used, x + lw, (int)len, s);
+		ui_put(y + used, x + lw, (int)len, s);
 		s += len;
 		used++;
 	}
@@ -319,7 +299,7 @@ draw_detail(struct dash *d, int top, int left, int height, int width)
 		    verdict_name(r->checks.v[i].verdict), r->checks.v[i].what,
 		    r->checks.v[i].expected, r->checks.v[i].observed);
 		attr(d, PAIR_FAIL, A_BOLD, true);
-		put(y++, left + 2, width - 2, line);
+		ui_put(y++, left + 2, width - 2, line);
 		attr(d, PAIR_FAIL, A_BOLD, false);
 		free(line);
 	}
@@ -353,7 +333,7 @@ draw_redis(struct dash *d, int y, int left, int width)
 	attr(d, redis_status(d->env->redis)->state == REDIS_UP ? PAIR_OK :
 	    PAIR_FAIL, A_BOLD, true);
 	snprintf(line, sizeof line, "redis %s", state);
-	put(y, left, width, line);
+	ui_put(y, left, width, line);
 	attr(d, redis_status(d->env->redis)->state == REDIS_UP ? PAIR_OK :
 	    PAIR_FAIL, A_BOLD, false);
 	y++;
@@ -369,7 +349,7 @@ draw_redis(struct dash *d, int y, int left, int width)
 			    "keys %lld  evicted %lld  clients %lld", mem, ratio,
 			    x->ops_per_sec, x->dbsize, x->evicted, x->clients);
 		}
-		put(y++, left, width, line);
+		ui_put(y++, left, width, line);
 	}
 	for (i = 0; i < x->nroutes; i++) {
 		const struct route_keys *rk = &x->routes[i];
@@ -382,7 +362,7 @@ draw_redis(struct dash *d, int y, int left, int width)
 		else
 			snprintf(line, sizeof line, "  %s: counting...",
 			    d->rb->routes[i].name);
-		put(y++, left, width, line);
+		ui_put(y++, left, width, line);
 	}
 	return y;
 }
@@ -422,7 +402,7 @@ draw_http(struct dash *d, int y, int left, int width)
 		e = esc_str(line, 0);
 		attr(d, w->seen && !w->ok ? PAIR_FAIL : 0, A_BOLD,
 		    w->seen && !w->ok);
-		put(y++, left, width, e);
+		ui_put(y++, left, width, e);
 		attr(d, PAIR_FAIL, A_BOLD, false);
 		free(e);
 	}
@@ -439,7 +419,7 @@ draw_output(struct dash *d, int top, int left, int height, int width)
 		return;
 	first = d->nout > (size_t)height ? d->nout - (size_t)height : 0;
 	for (i = first; i < d->nout && y < top + height; i++)
-		put(y++, left, width, d->out[i]);
+		ui_put(y++, left, width, d->out[i]);
 }
 
 static void
@@ -452,7 +432,7 @@ draw_rollback_bar(struct dash *d, int y)
 
 	mvhline(y, 0, ' ', COLS);
 	if (d->rb->nrollbacks == 0) {
-		put(y, 0, COLS, " no rollback in this runbook");
+		ui_put(y, 0, COLS, " no rollback in this runbook");
 		return;
 	}
 	rl = &d->rb->rollbacks[0];
@@ -475,7 +455,7 @@ draw_rollback_bar(struct dash *d, int y)
 	    d->rollback_seen);
 	e = esc_str(line, 0);
 	attr(d, PAIR_WARN, A_BOLD, true);
-	put(y, 0, COLS, e);
+	ui_put(y, 0, COLS, e);
 	attr(d, PAIR_WARN, A_BOLD, false);
 	free(e);
 }
@@ -494,13 +474,13 @@ draw_status(struct dash *d, int y)
 	if (d->mode == MODE_INPUT) {
 		char *line = xprintf(" %s %s_", d->prompt, d->input.data ?
 		    d->input.data : "");
-		put(y, 0, COLS, line);
+		ui_put(y, 0, COLS, line);
 		free(line);
 	} else if (d->message[0] != '\0') {
-		put(y, 0, COLS, " ");
-		put(y, 1, COLS - 1, d->message);
+		ui_put(y, 0, COLS, " ");
+		ui_put(y, 1, COLS - 1, d->message);
 	} else
-		put(y, 0, COLS, keys);
+		ui_put(y, 0, COLS, keys);
 	attroff(A_REVERSE);
 }
 
@@ -517,12 +497,12 @@ draw_box(struct dash *d, const char *title, const char *const *body,
 		mvhline(y + i, x, ' ', w);
 	attr(d, PAIR_HEAD, A_REVERSE, true);
 	mvhline(y, x, ' ', w);
-	put(y, x + 1, w - 2, title);
+	ui_put(y, x + 1, w - 2, title);
 	attr(d, PAIR_HEAD, A_REVERSE, false);
 	for (i = 0; i < (int)n; i++)
-		put(y + 2 + i, x + 2, w - 4, body[i]);
+		ui_put(y + 2 + i, x + 2, w - 4, body[i]);
 	attron(A_BOLD);
-	put(y + h - 1, x + 2, w - 4, footer);
+	ui_put(y + h - 1, x + 2, w - 4, footer);
 	attroff(A_BOLD);
 }
 
@@ -539,7 +519,7 @@ draw(struct dash *d)
 	erase();
 	draw_header(d);
 	if (LINES < 12 || COLS < 40) {
-		put(top, 0, COLS, "terminal too small");
+		ui_put(top, 0, COLS, "terminal too small");
 		refresh();
 		return;
 	}
