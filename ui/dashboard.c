@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,14 +37,6 @@ enum mode {
 	MODE_HELP,
 };
 
-enum pair {
-	PAIR_OK = 1,
-	PAIR_FAIL,
-	PAIR_WARN,
-	PAIR_HEAD,
-	PAIR_BANNER,
-};
-
 struct dash;
 typedef void (*dash_fn)(struct dash *, const char *input);
 
@@ -56,7 +47,6 @@ struct dash {
 	struct readouts	*ro;
 	struct monitor	*mon;
 	const struct glyphs *g;
-	bool		 color;
 	size_t		 sel;
 	enum mode	 mode;
 	/* confirmation */
@@ -85,17 +75,6 @@ struct dash {
 };
 
 static struct dash *active;	/* for the exit paths */
-static bool curses_on;
-
-static void
-dash_end(void)
-{
-	if (curses_on) {
-		curses_on = false;
-		endwin();
-	}
-}
-
 static void
 say(struct dash *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -115,17 +94,6 @@ say(struct dash *d, const char *fmt, ...)
 }
 
 /* Drawing ---------------------------------------------------------------- */
-
-static void
-attr(struct dash *d, int pair, attr_t mono, bool on)
-{
-	attr_t a = d->color ? COLOR_PAIR(pair) : mono;
-
-	if (on)
-		attron(a);
-	else
-		attroff(a);
-}
 
 static int
 state_pair(enum step_state s)
@@ -181,17 +149,17 @@ draw_header(struct dash *d)
 		audit = audit_refused(d->env->audit) ? "REFUSED" : "ok";
 	snprintf(line, sizeof line, " rehearse  %s  owner: %s  env: %s  audit: "
 	    "%s", rb->title, rb->owner, rb->environment, audit);
-	attr(d, PAIR_HEAD, A_REVERSE, true);
+	ui_attr(PAIR_HEAD, A_REVERSE, true);
 	mvhline(0, 0, ' ', COLS);
 	{
 		char *e = esc_str(line, 0);
 		ui_put(0, 0, COLS, e);
 		free(e);
 	}
-	attr(d, PAIR_HEAD, A_REVERSE, false);
+	ui_attr(PAIR_HEAD, A_REVERSE, false);
 	if (d->env->read_only || (d->env->audit != NULL &&
 	    audit_refused(d->env->audit))) {
-		attr(d, PAIR_BANNER, A_REVERSE | A_BOLD, true);
+		ui_attr(PAIR_BANNER, A_REVERSE | A_BOLD, true);
 		mvhline(1, 0, ' ', COLS);
 		if (d->env->read_only)
 			ui_put(1, 0, COLS, " READ-ONLY: live readouts only; no "
@@ -203,7 +171,7 @@ draw_header(struct dash *d)
 			ui_put(1, 0, COLS, e);
 			free(e);
 		}
-		attr(d, PAIR_BANNER, A_REVERSE | A_BOLD, false);
+		ui_attr(PAIR_BANNER, A_REVERSE | A_BOLD, false);
 	}
 }
 
@@ -227,9 +195,9 @@ draw_steps(struct dash *d, int top, int height, int width)
 		free(t);
 		if (i == d->sel)
 			attron(A_REVERSE);
-		attr(d, state_pair(r->state), A_BOLD, state_pair(r->state) != 0);
+		ui_attr(state_pair(r->state), A_BOLD, state_pair(r->state) != 0);
 		ui_put(y, 0, width - 1, line);
-		attr(d, state_pair(r->state), A_BOLD, false);
+		ui_attr(state_pair(r->state), A_BOLD, false);
 		if (i == d->sel)
 			attroff(A_REVERSE);
 		y++;
@@ -285,9 +253,9 @@ draw_detail(struct dash *d, int top, int left, int height, int width)
 	y = wrap(y, left, width, 2, "owner:    ", st->owner_note);
 	if (st->kind == STEP_MANUAL)
 		y = wrap(y, left, width, 2, "check:    ", st->instruction);
-	attr(d, state_pair(r->state), A_BOLD, state_pair(r->state) != 0);
+	ui_attr(state_pair(r->state), A_BOLD, state_pair(r->state) != 0);
 	y = wrap(y, left, width, 1, "state:    ", step_state_name(r->state));
-	attr(d, state_pair(r->state), A_BOLD, false);
+	ui_attr(state_pair(r->state), A_BOLD, false);
 	if (y < end)
 		y = wrap(y, left, width, 2, "observed: ", r->observed);
 	if (y < end && r->reason != NULL && r->state != STEP_PASSED)
@@ -298,9 +266,9 @@ draw_detail(struct dash *d, int top, int left, int height, int width)
 		line = xprintf("%s %s: expected %s, got %s",
 		    verdict_name(r->checks.v[i].verdict), r->checks.v[i].what,
 		    r->checks.v[i].expected, r->checks.v[i].observed);
-		attr(d, PAIR_FAIL, A_BOLD, true);
+		ui_attr(PAIR_FAIL, A_BOLD, true);
 		ui_put(y++, left + 2, width - 2, line);
-		attr(d, PAIR_FAIL, A_BOLD, false);
+		ui_attr(PAIR_FAIL, A_BOLD, false);
 		free(line);
 	}
 }
@@ -330,11 +298,11 @@ draw_redis(struct dash *d, int y, int left, int width)
 		return y;
 	redis_describe(d->env->redis, state, sizeof state);
 	x = readouts_get(d->ro);
-	attr(d, redis_status(d->env->redis)->state == REDIS_UP ? PAIR_OK :
+	ui_attr(redis_status(d->env->redis)->state == REDIS_UP ? PAIR_OK :
 	    PAIR_FAIL, A_BOLD, true);
 	snprintf(line, sizeof line, "redis %s", state);
 	ui_put(y, left, width, line);
-	attr(d, redis_status(d->env->redis)->state == REDIS_UP ? PAIR_OK :
+	ui_attr(redis_status(d->env->redis)->state == REDIS_UP ? PAIR_OK :
 	    PAIR_FAIL, A_BOLD, false);
 	y++;
 	if (x->valid) {
@@ -400,10 +368,10 @@ draw_http(struct dash *d, int y, int left, int width)
 			    w->p50_ms, w->p95_ms);
 		buf_free(&spark);
 		e = esc_str(line, 0);
-		attr(d, w->seen && !w->ok ? PAIR_FAIL : 0, A_BOLD,
+		ui_attr(w->seen && !w->ok ? PAIR_FAIL : 0, A_BOLD,
 		    w->seen && !w->ok);
 		ui_put(y++, left, width, e);
-		attr(d, PAIR_FAIL, A_BOLD, false);
+		ui_attr(PAIR_FAIL, A_BOLD, false);
 		free(e);
 	}
 	return y;
@@ -454,9 +422,9 @@ draw_rollback_bar(struct dash *d, int y)
 	    rl->run.text, check, d->rollback_seen[0] ? "  | " : "",
 	    d->rollback_seen);
 	e = esc_str(line, 0);
-	attr(d, PAIR_WARN, A_BOLD, true);
+	ui_attr(PAIR_WARN, A_BOLD, true);
 	ui_put(y, 0, COLS, e);
-	attr(d, PAIR_WARN, A_BOLD, false);
+	ui_attr(PAIR_WARN, A_BOLD, false);
 	free(e);
 }
 
@@ -485,7 +453,7 @@ draw_status(struct dash *d, int y)
 }
 
 static void
-draw_box(struct dash *d, const char *title, const char *const *body,
+draw_box(const char *title, const char *const *body,
     size_t n, const char *footer)
 {
 	int w = COLS - 8 > 76 ? 76 : COLS - 8, h = (int)n + 4, x = (COLS - w) / 2,
@@ -495,10 +463,10 @@ draw_box(struct dash *d, const char *title, const char *const *body,
 		w = COLS;
 	for (i = 0; i < h; i++)
 		mvhline(y + i, x, ' ', w);
-	attr(d, PAIR_HEAD, A_REVERSE, true);
+	ui_attr(PAIR_HEAD, A_REVERSE, true);
 	mvhline(y, x, ' ', w);
 	ui_put(y, x + 1, w - 2, title);
-	attr(d, PAIR_HEAD, A_REVERSE, false);
+	ui_attr(PAIR_HEAD, A_REVERSE, false);
 	for (i = 0; i < (int)n; i++)
 		ui_put(y + 2 + i, x + 2, w - 4, body[i]);
 	attron(A_BOLD);
@@ -538,7 +506,7 @@ draw(struct dash *d)
 	draw_rollback_bar(d, bottom);
 	draw_status(d, LINES - 1);
 	if (d->mode == MODE_CONFIRM)
-		draw_box(d, d->confirm_title,
+		draw_box(d->confirm_title,
 		    (const char *const *)d->confirm_body, d->nbody,
 		    d->confirm_need ? "type the text shown, then Enter; Esc "
 		    "cancels" : "y: do it   n or Esc: cancel");
@@ -552,7 +520,7 @@ draw(struct dash *d)
 		    "/             filter steps by title",
 		    "q             quit (asks while something runs)",
 		    "Every destructive key asks first." };
-		draw_box(d, "rehearse: keys", help, 9, "any key closes");
+		draw_box("rehearse: keys", help, 9, "any key closes");
 	}
 	refresh();
 	d->dirty = false;
@@ -1018,11 +986,9 @@ static void
 on_winch(int sig, void *arg)
 {
 	struct dash *d = arg;
-	struct winsize ws;
 
 	(void)sig;
-	if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
-		resizeterm(ws.ws_row, ws.ws_col);
+	ui_resize();
 	draw(d);
 }
 
@@ -1057,7 +1023,6 @@ dashboard_main(struct dash_env *env)
 	struct session_hooks hooks = { on_changed, on_output, previewed, NULL };
 	struct session_opts so = { env->read_only, false };
 	struct dash d;
-	const char *nc = getenv("NO_COLOR");
 	bool utf8 = glyphs_locale_utf8();
 	int status = EXIT_OK;
 	size_t i;
@@ -1081,27 +1046,7 @@ dashboard_main(struct dash_env *env)
 	monitor_start(d.mon);
 
 	active = &d;
-	initscr();
-	curses_on = true;
-	atexit(dash_end);
-	fatal_set_hook(dash_end);
-	cbreak();
-	noecho();
-	nonl();
-	keypad(stdscr, TRUE);
-	nodelay(stdscr, TRUE);
-	curs_set(0);
-	set_escdelay(25);
-	d.color = has_colors() && (nc == NULL || nc[0] == '\0');
-	if (d.color) {
-		start_color();
-		use_default_colors();
-		init_pair(PAIR_OK, COLOR_GREEN, -1);
-		init_pair(PAIR_FAIL, COLOR_RED, -1);
-		init_pair(PAIR_WARN, COLOR_YELLOW, -1);
-		init_pair(PAIR_HEAD, COLOR_BLACK, COLOR_CYAN);
-		init_pair(PAIR_BANNER, COLOR_WHITE, COLOR_RED);
-	}
+	ui_start();
 	d.stdin_ev = event_new(loop_base(env->loop), 0, EV_READ | EV_PERSIST,
 	    on_key, &d);
 	event_add(d.stdin_ev, NULL);
@@ -1118,7 +1063,7 @@ dashboard_main(struct dash_env *env)
 	for (i = 0; i < 40 && session_busy(d.session); i++)
 		event_base_loop(loop_base(env->loop), EVLOOP_ONCE | EVLOOP_NONBLOCK),
 		    usleep(50000);
-	dash_end();
+	ui_stop();
 	for (i = 0; i < d.rb->nsteps; i++)
 		if (session_step(d.session, i)->state == STEP_FAILED)
 			status = EXIT_FAILED;

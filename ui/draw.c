@@ -1,13 +1,80 @@
-/* draw.c: drawing helpers shared by the screens. */
+/* draw.c: what the screens share. */
 #include "config.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <wchar.h>
 
 #include "curses_inc.h"
 #include "draw.h"
 #include "textesc.h"
+#include "xmalloc.h"
+
+static bool started;
+static bool color;
+
+void
+ui_stop(void)
+{
+	if (started) {
+		started = false;
+		endwin();
+	}
+}
+
+void
+ui_start(void)
+{
+	static bool hooked;
+	const char *nc = getenv("NO_COLOR");
+
+	initscr();
+	started = true;
+	if (!hooked) {
+		hooked = true;
+		atexit(ui_stop);
+		fatal_set_hook(ui_stop);
+	}
+	cbreak();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	curs_set(0);
+	set_escdelay(25);
+	color = has_colors() && (nc == NULL || nc[0] == '\0');
+	if (color) {
+		start_color();
+		use_default_colors();
+		init_pair(PAIR_OK, COLOR_GREEN, -1);
+		init_pair(PAIR_FAIL, COLOR_RED, -1);
+		init_pair(PAIR_WARN, COLOR_YELLOW, -1);
+		init_pair(PAIR_HEAD, COLOR_BLACK, COLOR_CYAN);
+		init_pair(PAIR_BANNER, COLOR_WHITE, COLOR_RED);
+	}
+}
+
+void
+ui_resize(void)
+{
+	struct winsize ws;
+
+	if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+		resizeterm(ws.ws_row, ws.ws_col);
+}
+
+void
+ui_attr(int pair, unsigned long mono, bool on)
+{
+	attr_t a = color ? COLOR_PAIR(pair) : (attr_t)mono;
+
+	if (on)
+		attron(a);
+	else
+		attroff(a);
+}
 
 int
 ui_put(int y, int x, int width, const char *s)

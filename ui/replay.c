@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -35,14 +34,6 @@ enum rmode {
 	RM_INPUT,
 };
 
-enum pair {
-	PAIR_OK = 1,
-	PAIR_FAIL,
-	PAIR_WARN,
-	PAIR_HEAD,
-	PAIR_BANNER,
-};
-
 struct rui;
 typedef void (*input_fn)(struct rui *, const char *);
 
@@ -50,7 +41,6 @@ struct rui {
 	struct replay_env *env;
 	struct loop	*loop;
 	const struct glyphs *g;
-	bool		 color;
 	enum rmode	 mode;
 	enum rmode	 back;		/* where help and input return to */
 	/* picker */
@@ -87,17 +77,6 @@ struct rui {
 	struct timer	*tick;
 };
 
-static bool curses_on;
-
-static void
-rui_end(void)
-{
-	if (curses_on) {
-		curses_on = false;
-		endwin();
-	}
-}
-
 static void
 say(struct rui *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -113,17 +92,6 @@ say(struct rui *u, const char *fmt, ...)
 	e = esc_str(raw, 0);
 	snprintf(u->message, sizeof u->message, "%s", e);
 	free(e);
-}
-
-static void
-attr(struct rui *u, int pair, attr_t mono, bool on)
-{
-	attr_t a = u->color ? COLOR_PAIR(pair) : mono;
-
-	if (on)
-		attron(a);
-	else
-		attroff(a);
 }
 
 static int
@@ -277,7 +245,7 @@ draw_picker(struct rui *u)
 	size_t i, first = 0;
 	int y, h = LINES - 3, pair;
 
-	attr(u, PAIR_HEAD, A_REVERSE, true);
+	ui_attr(PAIR_HEAD, A_REVERSE, true);
 	mvhline(0, 0, ' ', COLS);
 	snprintf(line, sizeof line, " rehearse replay: %zu audit logs in %s",
 	    u->dir.n, u->env->dir);
@@ -286,7 +254,7 @@ draw_picker(struct rui *u)
 		ui_put(0, 0, COLS, esc);
 		free(esc);
 	}
-	attr(u, PAIR_HEAD, A_REVERSE, false);
+	ui_attr(PAIR_HEAD, A_REVERSE, false);
 	attron(A_BOLD);
 	ui_put(1, 0, COLS, "  date              runbook                        "
 	    "operator          steps                 verification");
@@ -317,9 +285,9 @@ draw_picker(struct rui *u)
 		ui_put(y, 69, 21, steps);
 		pair = !e->checked ? 0 : e->status == VERIFY_INTACT ? PAIR_OK :
 		    e->status == VERIFY_BAD ? PAIR_FAIL : PAIR_WARN;
-		attr(u, pair, A_BOLD, pair != 0);
+		ui_attr(pair, A_BOLD, pair != 0);
 		ui_put(y, 91, COLS - 91, e->state);
-		attr(u, pair, A_BOLD, false);
+		ui_attr(pair, A_BOLD, false);
 		if (i == u->psel)
 			attroff(A_REVERSE);
 		if (COLS < 100 && i == u->psel) {
@@ -352,10 +320,10 @@ draw_header(struct rui *u)
 	    in->host, in->first_ts, clock_of(in->first_ts),
 	    strncmp(in->first_ts, in->last_ts, 10) != 0 ? 11 : 0, in->last_ts,
 	    clock_of(in->last_ts));
-	attr(u, PAIR_HEAD, A_REVERSE, true);
+	ui_attr(PAIR_HEAD, A_REVERSE, true);
 	mvhline(0, 0, ' ', COLS);
 	ui_put(0, 0, COLS, line);
-	attr(u, PAIR_HEAD, A_REVERSE, false);
+	ui_attr(PAIR_HEAD, A_REVERSE, false);
 
 	st = replay_verdict(u->r, v, sizeof v);
 	pair = st == VERIFY_INTACT ? PAIR_OK : st == VERIFY_BAD ? PAIR_BANNER :
@@ -365,11 +333,11 @@ draw_header(struct rui *u)
 		pair = PAIR_BANNER;
 	} else
 		snprintf(line, sizeof line, " %s", v);
-	attr(u, pair, pair == PAIR_BANNER ? A_REVERSE | A_BOLD : A_BOLD, true);
+	ui_attr(pair, pair == PAIR_BANNER ? A_REVERSE | A_BOLD : A_BOLD, true);
 	if (pair == PAIR_BANNER)
 		mvhline(1, 0, ' ', COLS);
 	ui_put(1, 0, COLS, line);
-	attr(u, pair, pair == PAIR_BANNER ? A_REVERSE | A_BOLD : A_BOLD,
+	ui_attr(pair, pair == PAIR_BANNER ? A_REVERSE | A_BOLD : A_BOLD,
 	    false);
 
 	snprintf(line, sizeof line, " %zu records  %zu failures%s%s%s%s",
@@ -422,9 +390,9 @@ draw_steps(struct rui *u, int top, int height, int width)
 		if (u->filter.step == (long)i + 1)
 			attron(A_BOLD);
 		pair = verdict_pair(s->verdict);
-		attr(u, pair, A_BOLD, pair != 0);
+		ui_attr(pair, A_BOLD, pair != 0);
 		ui_put(y, 0, width - 1, line);
-		attr(u, pair, A_BOLD, false);
+		ui_attr(pair, A_BOLD, false);
 		attroff(A_REVERSE | A_BOLD);
 	}
 	for (y = top; y < top + height; y++)
@@ -460,20 +428,20 @@ draw_timeline(struct rui *u, int top, int left, int height, int width)
 			attron(A_REVERSE);
 		mvhline(y, left, ' ', width);
 		if (rec.flags & RP_AFTER_BAD) {
-			attr(u, PAIR_FAIL, A_BOLD, true);
+			ui_attr(PAIR_FAIL, A_BOLD, true);
 			ui_put(y, left, 1, "#");
-			attr(u, PAIR_FAIL, A_BOLD, false);
+			ui_attr(PAIR_FAIL, A_BOLD, false);
 		}
 		snprintf(line, sizeof line, "%7zu %-12s", l, when);
 		ui_put(y, left + 1, width - 1, line);
 		pair = rec.flags & (RP_BAD | RP_FAIL) ? PAIR_FAIL :
 		    rec.flags & RP_WARN ? PAIR_WARN : 0;
-		attr(u, pair, A_BOLD, pair != 0);
+		ui_attr(pair, A_BOLD, pair != 0);
 		ui_put(y, left + 22, width - 22, mark);
 		ui_put(y, left + 24, width - 24 < 16 ? width - 24 : 16,
 		    rec.type);
 		ui_put(y, left + 41, width - 41, step);
-		attr(u, pair, A_BOLD, false);
+		ui_attr(pair, A_BOLD, false);
 		ui_put(y, left + 46, width - 46, rec.summary);
 		if (l == u->cur && !u->steps_focus)
 			attroff(A_REVERSE);
@@ -488,12 +456,12 @@ draw_detail(struct rui *u)
 	int y, h = LINES - 2;
 	char line[128];
 
-	attr(u, PAIR_HEAD, A_REVERSE, true);
+	ui_attr(PAIR_HEAD, A_REVERSE, true);
 	mvhline(0, 0, ' ', COLS);
 	snprintf(line, sizeof line, " record on line %zu   (j/k scroll, n/p "
 	    "next/previous record, q back)", u->dline_of);
 	ui_put(0, 0, COLS, line);
-	attr(u, PAIR_HEAD, A_REVERSE, false);
+	ui_attr(PAIR_HEAD, A_REVERSE, false);
 	for (i = u->dtop, y = 1; i < u->ndline && y < 1 + h; i++, y++) {
 		const char *s = u->detail.data + u->dline[i];
 		const char *nl = strchr(s, '\n');
@@ -502,9 +470,9 @@ draw_detail(struct rui *u)
 
 		if (strncmp(t, "verification: the first", 23) == 0 ||
 		    strncmp(t, "verification: after", 19) == 0)
-			attr(u, PAIR_FAIL, A_BOLD, true);
+			ui_attr(PAIR_FAIL, A_BOLD, true);
 		ui_put(y, 0, COLS, t);
-		attr(u, PAIR_FAIL, A_BOLD, false);
+		ui_attr(PAIR_FAIL, A_BOLD, false);
 		free(t);
 	}
 }
@@ -1168,11 +1136,9 @@ static void
 on_winch(int sig, void *arg)
 {
 	struct rui *u = arg;
-	struct winsize ws;
 
 	(void)sig;
-	if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
-		resizeterm(ws.ws_row, ws.ws_col);
+	ui_resize();
 	u->top = 0;
 	draw(u);
 }
@@ -1188,7 +1154,6 @@ int
 replay_main(struct replay_env *env)
 {
 	struct rui u;
-	const char *nc = getenv("NO_COLOR");
 	char *cause = NULL;
 	int status = EXIT_OK;
 
@@ -1218,29 +1183,9 @@ replay_main(struct replay_env *env)
 		timer_arm(u.pick_timer, 0);
 	}
 
-	initscr();
-	curses_on = true;
-	atexit(rui_end);
-	fatal_set_hook(rui_end);
-	cbreak();
-	noecho();
-	nonl();
-	keypad(stdscr, TRUE);
-	nodelay(stdscr, TRUE);
-	curs_set(0);
-	set_escdelay(25);
-	u.color = has_colors() && (nc == NULL || nc[0] == '\0');
-	if (u.color) {
-		start_color();
-		use_default_colors();
-		init_pair(PAIR_OK, COLOR_GREEN, -1);
-		init_pair(PAIR_FAIL, COLOR_RED, -1);
-		init_pair(PAIR_WARN, COLOR_YELLOW, -1);
-		init_pair(PAIR_HEAD, COLOR_BLACK, COLOR_CYAN);
-		init_pair(PAIR_BANNER, COLOR_WHITE, COLOR_RED);
-	}
+	ui_start();
 	if (env->log != NULL && open_log(&u, env->log) != 0) {
-		rui_end();
+		ui_stop();
 		fprintf(stderr, "rehearse: replay: %s\n", u.message);
 		status = EXIT_USAGE;
 		goto out;
@@ -1256,7 +1201,7 @@ replay_main(struct replay_env *env)
 	timer_arm(u.tick, 0.5);
 	while (!u.quit)
 		event_base_loop(loop_base(u.loop), EVLOOP_ONCE);
-	rui_end();
+	ui_stop();
 out:
 	if (u.stdin_ev != NULL)
 		event_free(u.stdin_ev);
