@@ -31,7 +31,7 @@ struct live {
 	double		 started;
 	double		 deadline;
 	uint64_t	 intent;
-	bool		 refused;	/* the purge could not be confirmed */
+	char		*refused;	/* why the purge could not be confirmed */
 	char		*backup;	/* the purge's backup file, or NULL */
 	size_t		 step;
 	struct session	*s;
@@ -508,15 +508,26 @@ purge_event(struct purge *p, void *arg)
 		if (rep->state == PURGE_DONE)
 			end_step(s, i, STEP_PASSED, NULL);
 		else if (rep->state == PURGE_CANCELLED && lv->intent == 0 &&
-		    !lv->refused)
+		    lv->refused == NULL)
 			end_step(s, i, STEP_SKIPPED, rep->reason);
 		else
-			end_step(s, i, STEP_FAILED, rep->reason);
+			end_step(s, i, STEP_FAILED, lv->refused != NULL ?
+			    lv->refused : rep->reason);
 		break;
 	default:
 		return;
 	}
 	/* Ended: the purge is freed on the next step start or at the end. */
+}
+
+/* Why a destructive action is refused when the audit log cannot take its
+ * intent: the writer's own reason (a full disk, a removed file...). */
+static char *
+refusal(struct session *s)
+{
+	return xprintf("refused: the audit log cannot be written (%s)",
+	    s->audit == NULL ? "there is none" : audit_refusal(s->audit) ?
+	    audit_refusal(s->audit) : "unknown");
 }
 
 static char *
@@ -556,7 +567,8 @@ purge_start_step(struct session *s, size_t i)
 		return;
 	}
 	purge_free(lv->purge);
-	lv->refused = false;
+	free(lv->refused);
+	lv->refused = NULL;
 	free(lv->backup);
 	lv->backup = bpath;
 	lv->purge = purge_new(s->redis, &s->rb->routes[st->route], bpath,
@@ -643,9 +655,8 @@ command_start(struct session *s, size_t i, const struct rb_cmd *cmd,
 
 	if (intent_type != NULL) {
 		if (s->audit == NULL || audit_refused(s->audit)) {
-			char *why = xprintf("refused: the audit log cannot be "
-			    "written (%s)", s->audit ? audit_refusal(s->audit) :
-			    "none");
+			char *why = refusal(s);
+
 			end_step(s, i, STEP_FAILED, why);
 			free(why);
 			return;
@@ -655,8 +666,10 @@ command_start(struct session *s, size_t i, const struct rb_cmd *cmd,
 		    "dir", s->rb->dir, "timeout_s", (json_int_t)timeout_s,
 		    "shell", cmd->shell));
 		if (lv->intent == 0) {
-			end_step(s, i, STEP_FAILED, "refused: the audit log "
-			    "cannot be written");
+			char *why = refusal(s);
+
+			end_step(s, i, STEP_FAILED, why);
+			free(why);
 			return;
 		}
 	}
@@ -806,6 +819,7 @@ session_free(struct session *s)
 		sample_cancel(s->live[i].sampler);
 		purge_free(s->live[i].purge);
 		free(s->live[i].backup);
+		free(s->live[i].refused);
 		timer_free(s->live[i].poll);
 		free(s->live[i].last);
 		free(s->steps[i].observed);
@@ -871,8 +885,9 @@ session_confirm(struct session *s, size_t i, char **cause)
 		return -1;
 	}
 	if (s->audit == NULL || audit_refused(s->audit)) {
-		xasprintf(cause, "refused: the audit log cannot be written");
-		lv->refused = true;
+		*cause = refusal(s);
+		free(lv->refused);
+		lv->refused = xstrdup(*cause);
 		purge_cancel(lv->purge);
 		return -1;
 	}
@@ -884,8 +899,9 @@ session_confirm(struct session *s, size_t i, char **cause)
 	    (json_int_t)rep->previewed, "backup", lv->backup ?
 	    json_string(lv->backup) : json_null()));
 	if (lv->intent == 0) {
-		xasprintf(cause, "refused: the audit log cannot be written");
-		lv->refused = true;
+		*cause = refusal(s);
+		free(lv->refused);
+		lv->refused = xstrdup(*cause);
 		purge_cancel(lv->purge);
 		return -1;
 	}
@@ -996,7 +1012,7 @@ session_rollback(struct session *s, size_t rb_i, char **cause)
 		return -1;
 	}
 	if (s->audit == NULL || audit_refused(s->audit)) {
-		xasprintf(cause, "refused: the audit log cannot be written");
+		*cause = refusal(s);
 		return -1;
 	}
 	c = xcalloc(1, sizeof *c);
@@ -1007,7 +1023,7 @@ session_rollback(struct session *s, size_t rb_i, char **cause)
 	    "{s:s, s:s}", "rollback", rl->name, "command", rl->run.text));
 	if (c->intent == 0) {
 		free(c);
-		xasprintf(cause, "refused: the audit log cannot be written");
+		*cause = refusal(s);
 		return -1;
 	}
 	s->rollback_run = run_start(s->loop, &rl->run, s->rb->dir,
