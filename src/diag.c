@@ -33,6 +33,7 @@ diag_add(struct diags *d, enum diag_level level, unsigned line, unsigned col,
 {
 	va_list ap;
 	struct diag *g;
+	char *raw;
 
 	if (level == DIAG_ERROR)
 		d->nerrors++;
@@ -51,8 +52,12 @@ diag_add(struct diags *d, enum diag_level level, unsigned line, unsigned col,
 	g->line = line;
 	g->col = col;
 	va_start(ap, fmt);
-	xvasprintf(&g->msg, fmt, ap);
+	xvasprintf(&raw, fmt, ap);
 	va_end(ap);
+	/* Messages quote names from the file: whatever a caller forgot to
+	 * escape, a diagnostic never carries a control character. */
+	g->msg = esc_str(raw, 0);
+	free(raw);
 }
 
 static int

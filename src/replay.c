@@ -85,6 +85,24 @@ copy_cut(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
+/* Drops a character cut short at the end of s. */
+static void
+trim_utf8(char *s)
+{
+	size_t n = strlen(s), start = n;
+	uint32_t cp;
+
+	while (start > 0 && n - start < 4 &&
+	    ((unsigned char)s[start - 1] & 0xc0) == 0x80)
+		start--;
+	if (start > 0 && ((unsigned char)s[start - 1] & 0x80) != 0) {
+		start--;
+		if (utf8_decode((const unsigned char *)s + start, n - start,
+		    &cp) != n - start)
+			s[start] = '\0';
+	}
+}
+
 /* The escaped text of a JSON string (NULs and all), into dst. */
 static void
 copy_str(char *dst, size_t size, json_t *v)
@@ -161,23 +179,42 @@ any_check_failed(json_t *d)
 	return false;
 }
 
+/* Two digits at s, or -1. */
+static int
+two(const char *s)
+{
+	if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]))
+		return -1;
+	return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
 double
 replay_parse_ts(const char *s)
 {
 	struct tm tm;
-	int ms = 0, n = 0;
+	int ms = 0, hi, lo;
 
-	memset(&tm, 0, sizeof tm);
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year,
-	    &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
-	    &n) != 6 || n != 19)
+	/* Exactly YYYY-MM-DDTHH:MM:SS, then an optional .mmm: no sscanf,
+	 * which would skip white space (and so control characters). */
+	if (s == NULL || strlen(s) < 19 || s[4] != '-' || s[7] != '-' ||
+	    s[10] != 'T' || s[13] != ':' || s[16] != ':')
 		return 0;
+	memset(&tm, 0, sizeof tm);
+	if ((hi = two(s)) < 0 || (lo = two(s + 2)) < 0)
+		return 0;
+	tm.tm_year = hi * 100 + lo;
+	tm.tm_mon = two(s + 5);
+	tm.tm_mday = two(s + 8);
+	tm.tm_hour = two(s + 11);
+	tm.tm_min = two(s + 14);
+	tm.tm_sec = two(s + 17);
 	if (s[19] == '.' && isdigit((unsigned char)s[20]) &&
 	    isdigit((unsigned char)s[21]) && isdigit((unsigned char)s[22]))
 		ms = (s[20] - '0') * 100 + (s[21] - '0') * 10 + (s[22] - '0');
-	if (tm.tm_year < 1970 || tm.tm_year > 9999 || tm.tm_mon < 1 ||
-	    tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+	if (tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 ||
+	    tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour < 0 ||
+	    tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 ||
+	    tm.tm_sec < 0 || tm.tm_sec > 60)
 		return 0;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -356,7 +393,7 @@ parse(const struct audit_line *l, struct rp_rec *rec)
 {
 	json_error_t jerr;
 	json_t *o, *d, *v;
-	char *e;
+	char *e, *t;
 
 	memset(rec, 0, sizeof *rec);
 	rec->line = l->lineno;
@@ -376,9 +413,11 @@ parse(const struct audit_line *l, struct rp_rec *rec)
 		snprintf(rec->type, sizeof rec->type, l->complete ?
 		    "(not a record)" : "(torn)");
 		e = esc_text(l->text, l->len < 120 ? l->len : 120, 0);
-		snprintf(rec->summary, sizeof rec->summary, "%s%s: %s",
-		    l->complete ? "not JSON" : "an unfinished last line",
-		    l->complete ? "" : " (the writer stopped mid-record)", e);
+		t = xprintf("%s%s: %s", l->complete ? "not JSON" :
+		    "an unfinished last line", l->complete ? "" :
+		    " (the writer stopped mid-record)", e);
+		copy_cut(rec->summary, sizeof rec->summary, t);
+		free(t);
 		free(e);
 		return NULL;
 	}
@@ -674,8 +713,10 @@ replay_bad_line(const struct replay *r)
 }
 
 enum verify_status
-replay_verdict(const struct replay *r, char *buf, size_t len)
+replay_verdict(const struct replay *r, char *out, size_t outlen)
 {
+	char buf[1024];
+	size_t len = sizeof buf;
 	const struct verify *v = &r->v;
 	char *e = esc_str(v->reason ? v->reason : "", 0);
 	enum verify_status st = v->status;
@@ -715,6 +756,8 @@ replay_verdict(const struct replay *r, char *buf, size_t len)
 		    "verified%s", v->records, v->sealed ? " with the key" : "");
 	}
 	free(e);
+	trim_utf8(buf);		/* snprintf may have cut a character */
+	copy_cut(out, outlen, buf);
 	return st;
 }
 
@@ -1032,6 +1075,8 @@ entry_head(struct rp_entry *e)
 			    "runbook"), "title"));
 			copy_str(e->actor, sizeof e->actor,
 			    json_object_get(o, "actor"));
+			/* Only from a well-formed ts: digits and separators
+			 * checked one by one. */
 			if ((ts = sval(o, "ts")) != NULL &&
 			    replay_parse_ts(ts) != 0)
 				snprintf(e->date, sizeof e->date, "%.10s %.5s",
