@@ -460,36 +460,49 @@ out:
 	return ok;
 }
 
+enum verify_status
+verify_outcome(const struct verify *v)
+{
+	if (v->status != VERIFY_INTACT)
+		return v->status;
+	if (v->torn_line != 0)
+		return v->torn_complete ? VERIFY_BAD : VERIFY_TORN;
+	if (v->records == 0)
+		return VERIFY_BAD;
+	return v->ended ? VERIFY_INTACT : VERIFY_OPEN;
+}
+
 void
 verify_finish(struct verify *v)
 {
 	if (v->status != VERIFY_INTACT)
 		return;
-	if (v->torn_line != 0 && v->torn_complete) {
-		bad(v, VERIFY_BAD, v->torn_line, 0, "line %zu is not a record "
-		    "(edited or corrupted)", v->torn_line);
-		return;
-	}
-	if (v->torn_line != 0) {
+	switch (verify_outcome(v)) {
+	case VERIFY_BAD:
+		if (v->torn_line != 0)
+			bad(v, VERIFY_BAD, v->torn_line, 0, "line %zu is not a "
+			    "record (edited or corrupted)", v->torn_line);
+		else
+			bad(v, VERIFY_BAD, 0, 0, "the log holds no record");
+		break;
+	case VERIFY_TORN:
 		v->status = VERIFY_TORN;
 		v->bad_line = v->torn_line;
 		xasprintf(&v->reason, "torn tail: line %zu holds %zu bytes of an "
 		    "unfinished record after record %" PRIu64 " (the writer "
 		    "stopped mid-record: a crash or a full disk)",
 		    v->torn_line, v->torn_len, v->last_seq);
-		return;
-	}
-	if (v->records == 0) {
-		bad(v, VERIFY_BAD, 0, 0, "the log holds no record");
-		return;
-	}
-	if (!v->ended) {
+		break;
+	case VERIFY_OPEN:
 		v->status = VERIFY_OPEN;
 		v->bad_line = v->last_line;
 		xasprintf(&v->reason, "never ended: the last record is %" PRIu64
 		    " (%s, line %zu) and there is no session.end (a crash, or "
 		    "the session is still running)", v->last_seq, v->last_type,
 		    v->last_line);
+		break;
+	default:
+		break;
 	}
 }
 

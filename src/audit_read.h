@@ -89,6 +89,9 @@ void	 verify_done(struct verify *);
 /* Checks one more line.  Returns false once the log is known bad (or needs
  * a key); further lines are then ignored. */
 bool	 verify_line(struct verify *, const struct audit_line *);
+/* What verify_finish() would settle on, without settling: the log as it
+ * is so far (for a viewer of a log still being written). */
+enum verify_status verify_outcome(const struct verify *);
 /* After the last line: settles INTACT, OPEN, TORN or BAD. */
 void	 verify_finish(struct verify *);
 /* Reads and checks a whole file.  Returns 0, or -1 when it cannot be read

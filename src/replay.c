@@ -85,24 +85,6 @@ copy_cut(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
-/* Drops a character cut short at the end of s. */
-static void
-trim_utf8(char *s)
-{
-	size_t n = strlen(s), start = n;
-	uint32_t cp;
-
-	while (start > 0 && n - start < 4 &&
-	    ((unsigned char)s[start - 1] & 0xc0) == 0x80)
-		start--;
-	if (start > 0 && ((unsigned char)s[start - 1] & 0x80) != 0) {
-		start--;
-		if (utf8_decode((const unsigned char *)s + start, n - start,
-		    &cp) != n - start)
-			s[start] = '\0';
-	}
-}
-
 /* The escaped text of a JSON string (NULs and all), into dst. */
 static void
 copy_str(char *dst, size_t size, json_t *v)
@@ -713,51 +695,40 @@ replay_bad_line(const struct replay *r)
 }
 
 enum verify_status
-replay_verdict(const struct replay *r, char *out, size_t outlen)
+replay_verdict(const struct replay *r, char *out, size_t len)
 {
-	char buf[1024];
-	size_t len = sizeof buf;
 	const struct verify *v = &r->v;
-	char *e = esc_str(v->reason ? v->reason : "", 0);
-	enum verify_status st = v->status;
-	off_t pct;
+	char *e = esc_str(v->reason ? v->reason : "", 0), *t;
+	enum verify_status st = verify_outcome(v);
 
-	if (st == VERIFY_BAD) {
-		if (v->bad_seq != 0)
-			snprintf(buf, len, "TAMPERED at record %" PRIu64
-			    " (line %zu): %s", v->bad_seq, v->bad_line, e);
-		else
-			snprintf(buf, len, "TAMPERED at line %zu: %s",
-			    v->bad_line, e);
-	} else if (st == VERIFY_NEED_KEY) {
-		snprintf(buf, len, "sealed: not verified (%s)", e);
-	} else if (!r->caught_up && !r->follow) {
-		pct = r->size > 0 ? r->done * 100 / r->size : 0;
-		snprintf(buf, len, "checking: %lld%%, intact so far",
-		    (long long)pct);
-	} else if (v->torn_line != 0 && v->torn_complete) {
-		st = VERIFY_BAD;
-		snprintf(buf, len, "TAMPERED at line %zu: not a record",
-		    v->torn_line);
-	} else if (v->torn_line != 0) {
-		st = VERIFY_TORN;
-		snprintf(buf, len, "torn tail: line %zu is an unfinished record "
-		    "(the writer stopped mid-record)", v->torn_line);
-	} else if (v->records == 0) {
+	if (st == VERIFY_NEED_KEY)
+		t = xprintf("sealed: not verified (%s)", e);
+	else if (st == VERIFY_BAD && v->status == VERIFY_BAD)
+		t = v->bad_seq != 0 ? xprintf("TAMPERED at record %" PRIu64
+		    " (line %zu): %s", v->bad_seq, v->bad_line, e) :
+		    xprintf("TAMPERED at line %zu: %s", v->bad_line, e);
+	else if (!r->caught_up && !r->follow) {
+		st = v->status;
+		t = xprintf("checking: %lld%%, intact so far", (long long)
+		    (r->size > 0 ? r->done * 100 / r->size : 0));
+	} else if (v->records == 0 && v->torn_line == 0) {
 		st = VERIFY_OPEN;
-		snprintf(buf, len, "empty so far");
-	} else if (!v->ended) {
-		st = VERIFY_OPEN;
-		snprintf(buf, len, "intact so far, %" PRIu64 " records, not "
-		    "ended (%s)", v->records, r->follow ? "following" :
+		t = xprintf("empty so far");
+	} else if (st == VERIFY_BAD)
+		t = xprintf("TAMPERED at line %zu: not a record", v->torn_line);
+	else if (st == VERIFY_TORN)
+		t = xprintf("torn tail: line %zu is an unfinished record (the "
+		    "writer stopped mid-record)", v->torn_line);
+	else if (st == VERIFY_OPEN)
+		t = xprintf("intact so far, %" PRIu64 " records, not ended "
+		    "(%s)", v->records, r->follow ? "following" :
 		    "still running, or it stopped");
-	} else {
-		snprintf(buf, len, "intact: %" PRIu64 " records, chain "
-		    "verified%s", v->records, v->sealed ? " with the key" : "");
-	}
+	else
+		t = xprintf("intact: %" PRIu64 " records, chain verified%s",
+		    v->records, v->sealed ? " with the key" : "");
+	copy_cut(out, len, t);	/* at a character boundary */
+	free(t);
 	free(e);
-	trim_utf8(buf);		/* snprintf may have cut a character */
-	copy_cut(out, outlen, buf);
 	return st;
 }
 

@@ -146,16 +146,10 @@ steps_width(void)
 
 /* Cursor and scrolling -------------------------------------------------- */
 
-static const struct rp_filter *
-filt(const struct rui *u)
-{
-	return &u->filter;
-}
-
 static size_t
 last_line(struct rui *u)
 {
-	return replay_find(u->r, replay_lines(u->r) + 1, -1, filt(u));
+	return replay_find(u->r, replay_lines(u->r) + 1, -1, &u->filter);
 }
 
 /* Keeps cur on a matching line and top such that cur is on screen. */
@@ -170,7 +164,7 @@ settle(struct rui *u)
 		return;
 	}
 	if (u->cur == 0 || u->cur > n)
-		u->cur = replay_find(u->r, 0, 1, filt(u));
+		u->cur = replay_find(u->r, 0, 1, &u->filter);
 	if (u->cur == 0) {
 		u->top = 0;
 		return;
@@ -180,7 +174,7 @@ settle(struct rui *u)
 		 * else some context above the cursor. */
 		u->top = u->cur;
 		for (i = u->stick ? 1 : h * 2 / 3; i < h; i++) {
-			if ((l = replay_find(u->r, u->top, -1, filt(u))) == 0)
+			if ((l = replay_find(u->r, u->top, -1, &u->filter)) == 0)
 				break;
 			u->top = l;
 		}
@@ -191,14 +185,14 @@ settle(struct rui *u)
 	/* Is cur within h rows of top? */
 	l = u->top;
 	for (i = 1; i < h && l != u->cur; i++)
-		if ((l = replay_find(u->r, l, 1, filt(u))) == 0)
+		if ((l = replay_find(u->r, l, 1, &u->filter)) == 0)
 			break;
 	if (l == u->cur)
 		return;
 	/* No: cur on the last row. */
 	u->top = u->cur;
 	for (i = 1; i < h; i++) {
-		if ((l = replay_find(u->r, u->top, -1, filt(u))) == 0)
+		if ((l = replay_find(u->r, u->top, -1, &u->filter)) == 0)
 			break;
 		u->top = l;
 	}
@@ -210,7 +204,7 @@ cursor_by(struct rui *u, int delta)
 	size_t l;
 
 	while (delta != 0) {
-		l = replay_find(u->r, u->cur, delta > 0 ? 1 : -1, filt(u));
+		l = replay_find(u->r, u->cur, delta > 0 ? 1 : -1, &u->filter);
 		if (l == 0)
 			break;
 		u->cur = l;
@@ -226,7 +220,7 @@ refilter(struct rui *u)
 	size_t l;
 
 	u->top = 0;
-	if (u->cur != 0 && (l = replay_find(u->r, u->cur - 1, 1, filt(u))) !=
+	if (u->cur != 0 && (l = replay_find(u->r, u->cur - 1, 1, &u->filter)) !=
 	    0)
 		u->cur = l;
 	else
@@ -311,6 +305,7 @@ draw_header(struct rui *u)
 	const struct rp_info *in = replay_info(u->r);
 	char line[1024], v[512];
 	enum verify_status st;
+	struct buf b;
 	int pair;
 
 	/* "2026-11-26 10:38:38 .. 10:41:02", the date again if it changed */
@@ -340,27 +335,29 @@ draw_header(struct rui *u)
 	ui_attr(pair, pair == PAIR_BANNER ? A_REVERSE | A_BOLD : A_BOLD,
 	    false);
 
-	snprintf(line, sizeof line, " %zu records  %zu failures%s%s%s%s",
-	    replay_lines(u->r), replay_failures(u->r),
-	    !u->env->follow ? "" : replay_info(u->r)->ended ? "  [FOLLOWING: "
-	    "the session ended]" : u->stick ? "  [FOLLOWING]" : "  [FOLLOW: "
-	    "paused, G resumes]", u->playing ? "  [PLAYING " : "",
-	    u->playing ? "" : "", "");
-	if (u->playing) {
-		size_t n = strlen(line);
-		snprintf(line + n, sizeof line - n, "%gx]", u->env->speed);
-	}
+	buf_init(&b);
+	buf_addf(&b, " %zu records  %zu failures", replay_lines(u->r),
+	    replay_failures(u->r));
+	if (u->env->follow)
+		buf_adds(&b, replay_info(u->r)->ended ? "  [FOLLOWING: the "
+		    "session ended]" : u->stick ? "  [FOLLOWING]" :
+		    "  [FOLLOW: paused, G resumes]");
+	if (u->playing)
+		buf_addf(&b, "  [PLAYING %gx]", u->env->speed);
 	if (!replay_filter_empty(&u->filter)) {
-		size_t n = strlen(line);
-		char *t = esc_str(u->filter.type, 0), *x = esc_str(
-		    u->filter.text, 0);
-		snprintf(line + n, sizeof line - n, "  filter:%s%s%s%s%.0ld%s%s%s",
-		    t[0] ? " type " : "", t, u->filter.step ? " step " : "",
-		    "", u->filter.step, u->filter.failures ? " failures" : "",
-		    x[0] ? " text " : "", x);
-		free(t);
-		free(x);
+		buf_adds(&b, "  filter:");
+		if (u->filter.type[0] != '\0') {
+			buf_adds(&b, " type ");
+			esc_append(&b, u->filter.type, strlen(u->filter.type),
+			    0);
+		}
+		if (u->filter.step != 0)
+			buf_addf(&b, " step %ld", u->filter.step);
+		if (u->filter.failures)
+			buf_adds(&b, " failures");
 	}
+	snprintf(line, sizeof line, "%s", b.data);
+	buf_free(&b);
 	attron(A_BOLD);
 	ui_put(2, 0, COLS, line);
 	attroff(A_BOLD);
@@ -445,7 +442,7 @@ draw_timeline(struct rui *u, int top, int left, int height, int width)
 		ui_put(y, left + 46, width - 46, rec.summary);
 		if (l == u->cur && !u->steps_focus)
 			attroff(A_REVERSE);
-		l = replay_find(u->r, l, 1, filt(u));
+		l = replay_find(u->r, l, 1, &u->filter);
 	}
 }
 
@@ -516,13 +513,12 @@ draw(struct rui *u)
 	char *e;
 
 	erase();
-	if (u->mode == RM_PICK || (u->mode != RM_VIEW && u->back == RM_PICK &&
-	    u->r == NULL))
+	if (u->r == NULL)
 		draw_picker(u);
 	else if (u->mode == RM_DETAIL || (u->mode == RM_HELP &&
 	    u->back == RM_DETAIL))
 		draw_detail(u);
-	else if (u->r != NULL) {
+	else {
 		settle(u);
 		draw_header(u);
 		sw = steps_width();
@@ -585,7 +581,7 @@ open_log(struct rui *u, const char *path)
 		free(cause);
 	}
 	u->stick = u->env->follow;
-	u->cur = u->stick ? last_line(u) : replay_find(u->r, 0, 1, filt(u));
+	u->cur = u->stick ? last_line(u) : replay_find(u->r, 0, 1, &u->filter);
 	u->mode = RM_VIEW;
 	u->message[0] = '\0';
 	timer_arm(u->index_timer, 0);
@@ -632,7 +628,7 @@ play_schedule(struct rui *u)
 	struct rp_rec a, b;
 	double gap = 0;
 
-	u->play_next = replay_find(u->r, u->cur, 1, filt(u));
+	u->play_next = replay_find(u->r, u->cur, 1, &u->filter);
 	if (u->play_next == 0) {
 		if (u->env->follow) {
 			timer_arm(u->play_timer, FOLLOW_POLL);
@@ -742,7 +738,7 @@ search_next(struct rui *u, int dir)
 		return;
 	}
 	if (!replay_filter_empty(&u->filter) && replay_find(u->r, l - 1, 1,
-	    filt(u)) != l) {
+	    &u->filter) != l) {
 		say(u, "found on line %zu, hidden by the filter", l);
 		return;
 	}
@@ -900,7 +896,7 @@ key_detail(struct rui *u, int ch)
 	case 'n':
 	case 'p':
 		l = replay_find(u->r, u->dline_of, ch == 'n' ? 1 : -1,
-		    filt(u));
+		    &u->filter);
 		if (l != 0) {
 			u->cur = l;
 			detail_open(u, l);
@@ -999,7 +995,7 @@ key_view(struct rui *u, int ch)
 			    u->r) ? "" : " so far");
 			return;
 		}
-		if (replay_find(u->r, l - 1, 1, filt(u)) != l) {
+		if (replay_find(u->r, l - 1, 1, &u->filter) != l) {
 			memset(&u->filter, 0, sizeof u->filter);
 			say(u, "the first failure, line %zu (filters cleared)",
 			    l);
@@ -1060,7 +1056,7 @@ key_view(struct rui *u, int ch)
 		break;
 	case 'g':
 	case KEY_HOME:
-		u->cur = replay_find(u->r, 0, 1, filt(u));
+		u->cur = replay_find(u->r, 0, 1, &u->filter);
 		u->top = 0;
 		u->stick = false;
 		break;
