@@ -114,6 +114,13 @@ keys g ' '
 wait_for "played to the end" 15
 ok $? "space plays the records back in order to the end"
 
+keys q
+start "$REHEARSE" replay --speed 0.01 "$log"
+wait_for "intact: 13 records" && keys g ' ' && wait_for "playing at 0.01x" && keys + &&
+    wait_for "speed 0.02x" && wait_for "PLAYING 0.02x" && keys ' ' && wait_for "paused on line [0-9]+" &&
+    sleep 0.5 && ! screen | grep -q "PLAYING"
+ok $? "playback at a chosen speed: + doubles it, space pauses"
+
 keys '?'
 wait_for "rehearse replay: keys" && screen | grep -q "Nothing here writes, connects or runs anything" && keys x
 ok $? "? shows the keys"
