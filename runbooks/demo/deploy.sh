@@ -6,7 +6,9 @@
 #
 # The deployed version lives in one file, re-read by the stage app on
 # every request: $STAGE_VERSION_FILE, else state/version next to this
-# script.  A missing file means 1.5.1.  Exit 0 done, 1 could not, 2 usage.
+# script, else (an installed copy, whose folder is not the user's to write)
+# rehearse/demo/version under $XDG_STATE_HOME (~/.local/state).  A missing
+# file means 1.5.1.  Exit 0 done, 1 could not, 2 usage.
 set -u
 
 prog=${0##*/}
@@ -45,6 +47,9 @@ if [ -n "${STAGE_VERSION_FILE-}" ]; then
 else
 	here=$(cd "$(dirname "$0")" && pwd) || exit 1
 	file=$here/state/version
+	if [ ! -e "$here/state" ] && [ ! -w "$here" ]; then
+		file=${XDG_STATE_HOME:-${HOME:-/nonexistent}/.local/state}/rehearse/demo/version
+	fi
 fi
 dir=$(dirname "$file")
 

@@ -1,0 +1,71 @@
+#!/bin/sh
+# install.sh: `make install` into a staging folder gives a working program:
+# the binary, the man pages, the example runbooks and the demo's deploy
+# script that the installed demo runbook runs (./demo/deploy.sh), whose
+# rollback check passes for a user who cannot write the installed folder.
+# Speaks TAP.  Needs $top_builddir, $REHEARSE.
+set -u
+: "${top_builddir:=.}" "${REHEARSE:=./rehearse}"
+tmp=$(mktemp -d)
+trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+n=0
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		sed 's/^/# /' "$tmp/out" 2>/dev/null | head -20
+	fi
+}
+
+dest=$tmp/dest
+make -s -C "$top_builddir" install DESTDIR="$dest" prefix=/usr >"$tmp/out" 2>&1
+ok $? "make install DESTDIR=... prefix=/usr succeeds"
+
+share=$dest/usr/share/rehearse/runbooks
+[ -x "$dest/usr/bin/rehearse" ] && [ -f "$dest/usr/share/man/man1/rehearse.1" ] &&
+    [ -f "$dest/usr/share/man/man5/rehearse-runbook.5" ] &&
+    [ -f "$dest/usr/share/man/man5/rehearse-audit.5" ] >"$tmp/out" 2>&1
+ok $? "the program and its three man pages are installed"
+
+"$dest/usr/bin/rehearse" lint "$share"/*.yml >"$tmp/out" 2>&1
+ok $? "every installed runbook lints clean"
+
+# Every command the installed runbooks run by relative path is installed
+# and executable.
+missing=
+for rb in "$share"/*.yml; do
+	for cmd in $(sed -n 's/^[[:space:]-]*\(run\|check\):[[:space:]]*\(\.\/[^[:space:]]*\).*/\2/p' "$rb"); do
+		[ -x "$share/$cmd" ] || missing="$missing ${rb##*/}:$cmd"
+	done
+done
+echo "missing:$missing" >"$tmp/out"
+[ -z "$missing" ]
+ok $? "every script an installed runbook runs is installed and executable"
+
+# The installed folder is read-only to the user: the demo's rollback check
+# (deploy.sh --dry-run) still passes and the deploy writes its state under
+# $XDG_STATE_HOME, not next to itself.  Root can write anywhere, so as root
+# the user is nobody.
+chmod -R a-w "$share"
+as=
+mkdir "$tmp/state"
+if [ "$(id -u)" = 0 ]; then
+	as="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	chmod 755 "$tmp"
+	chown 65534:65534 "$tmp/state"
+fi
+deploy() {
+	(cd "$share" && $as env -u STAGE_VERSION_FILE HOME=/nonexistent \
+	    XDG_STATE_HOME="$tmp/state" sh ./demo/deploy.sh "$@")
+}
+{ deploy --dry-run 1.5.1 && deploy 1.5.2; } >"$tmp/out" 2>&1 &&
+    [ "$(cat "$tmp/state/rehearse/demo/version")" = 1.5.2 ] &&
+    [ ! -e "$share/demo/state" ]
+ok $? "the installed demo's deploy script works from a read-only folder"
+
+make -s -C "$top_builddir" uninstall DESTDIR="$dest" prefix=/usr >"$tmp/out" 2>&1 &&
+    [ -z "$(find "$dest" -type f)" ]
+ok $? "make uninstall removes every installed file"
+echo "1..$n"
