@@ -163,23 +163,24 @@ wait $hold
 ok $? "a second writer on the same log is refused"
 
 # A real full disk: a 64 KiB tmpfs in a private mount namespace.
-if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 	cat >"$tmp/full.sh" <<EOS
 mount -t tmpfs -o size=64k tmpfs "$tmp/mnt" || exit 9
-"$AUDIT_TOOL" loop "$tmp/mnt/f.jsonl" "$rb" >"$tmp/acked" 2>&1
+"$AUDIT_TOOL" loop "$tmp/mnt/f.jsonl" "$rb" >"$tmp/full.acked" 2>&1
 echo \$? >"$tmp/loop.rc"
 cp "$tmp/mnt/f.jsonl" "$tmp/f.jsonl"
 EOS
 	mkdir -p "$tmp/mnt"
+	rm -f "$tmp/full.acked" "$tmp/loop.rc"
 	unshare -m sh "$tmp/full.sh"
-	acked=$(grep -E '^[0-9]+$' "$tmp/acked" | tail -1)
+	acked=$(grep -E '^[0-9]+$' "$tmp/full.acked" 2>/dev/null | tail -1)
 	verify "$tmp/f.jsonl"
 	last=$(sed -n 's/.*last record is \([0-9]*\).*/\1/p; s/.*after record \([0-9]*\).*/\1/p' "$tmp/err")
-	[ "$(cat "$tmp/loop.rc")" = 3 ] && grep -q "refused:.*\(No space left\|short write\)" "$tmp/acked" &&
+	[ "$(cat "$tmp/loop.rc")" = 3 ] && grep -q "refused:.*\(No space left\|short write\)" "$tmp/full.acked" &&
 	    [ "$(rc)" = 1 ] && [ -n "$acked" ] && [ "$last" = "$acked" ]
 	ok $? "a full disk: the writer refuses, nothing acknowledged is lost (acked $acked)"
 else
-	skip "a full disk needs root to mount a tmpfs"
+	skip "a full disk needs root and a mount namespace (unshare -m) to mount a tmpfs"
 fi
 
 # Constant memory: a log 200 times larger does not need more memory.

@@ -4,6 +4,8 @@
 # NO_COLOR, quit in the middle of a step, SIGTERM, and stay responsive while
 # Redis is stopped (SIGSTOP) and an HTTP route never answers.  Speaks TAP.
 set -u
+# Patterns below match glyphs: the test sets its own locale.
+LC_ALL=C.UTF-8 LANG=C.UTF-8; export LC_ALL LANG
 : "${REHEARSE:=./rehearse}" "${top_srcdir:=.}" "${top_builddir:=.}"
 REHEARSE=$(cd "$(dirname "$REHEARSE")" && pwd)/$(basename "$REHEARSE")
 tmp=$(mktemp -d)

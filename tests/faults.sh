@@ -9,6 +9,8 @@
 # private sockets and against private servers; only this test's processes
 # are signalled (tests run in parallel).  Speaks TAP.
 set -u
+# Patterns below match glyphs: the test sets its own locale.
+LC_ALL=C.UTF-8 LANG=C.UTF-8; export LC_ALL LANG
 : "${REHEARSE:=./rehearse}" "${top_srcdir:=.}" "${top_builddir:=.}"
 REHEARSE=$(cd "$(dirname "$REHEARSE")" && pwd)/$(basename "$REHEARSE")
 FAULTSRV="$(cd "$top_builddir" && pwd)/tests/tools/faultsrv"
