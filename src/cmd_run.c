@@ -2,6 +2,7 @@
  * on the session engine, and `rehearse restore`. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -84,18 +85,66 @@ struct runctx {
 	double		 last_progress;
 	bool		 quiet;		/* check: no progress lines */
 	bool		 read_only;
+	bool		 gone[2];	/* stdout, stderr: the reader went away */
 };
+
+/* Stops the run as SIGTERM does: the current step is cancelled (a
+ * command's process group gets SIGTERM, then SIGKILL after the grace),
+ * its result recorded; the steps left are skipped and the log is ended. */
+static void
+stop_run(struct runctx *c, const char *why)
+{
+	if (why != NULL && !c->gone[1])
+		fprintf(stderr, "rehearse: %s: stopping the current step\n", why);
+	c->interrupted = true;
+	if (c->session != NULL && c->current != RB_NONE)
+		session_cancel(c->session, c->current);
+}
 
 static void
 on_signal(int sig, void *arg)
 {
-	struct runctx *c = arg;
+	stop_run(arg, sig == SIGINT ? "interrupted" : sig == SIGHUP ?
+	    "hung up" : "terminated");
+}
 
-	fprintf(stderr, "rehearse: %s: stopping the current step\n",
-	    sig == SIGINT ? "interrupted" : "terminated");
-	c->interrupted = true;
-	if (c->session != NULL && c->current != RB_NONE)
-		session_cancel(c->session, c->current);
+/* Whether stdout or stderr failed: EPIPE when the reader of a pipe went
+ * away (`2>&1 | head -3`; SIGPIPE is ignored), EIO when the terminal of a
+ * dropped ssh did.  Such a stream is pointed at /dev/null, so that nothing
+ * more is written there, and a batch run stops as on SIGTERM; `check`
+ * (stop false) only drops its output and still ends with its verdict. */
+static void
+streams_check(struct runctx *c, bool stop)
+{
+	FILE *f[2] = { stdout, stderr };
+	int i, fd;
+
+	for (i = 0; i < 2; i++) {
+		if (c->gone[i] || (!ferror(f[i]) && (i == 1 ||
+		    fflush(f[i]) == 0)))
+			continue;
+		c->gone[i] = true;
+		clearerr(f[i]);
+		if ((fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) >= 0) {
+			fflush(f[i]);	/* (a failing flush drops the buffer) */
+			dup2(fd, fileno(f[i]));
+			close(fd);
+			clearerr(f[i]);
+		}
+		if (stop && !c->interrupted)
+			stop_run(c, i == 0 ? "standard output went away" :
+			    "standard error went away");
+	}
+}
+
+/* The signals that end a run without a screen; see stop_run(). */
+static void
+watch_signals(struct runctx *c)
+{
+	signal(SIGPIPE, SIG_IGN);	/* EPIPE instead: streams_check() */
+	loop_signal(c->loop, SIGINT, on_signal, c);
+	loop_signal(c->loop, SIGTERM, on_signal, c);
+	loop_signal(c->loop, SIGHUP, on_signal, c);
 }
 
 static void
@@ -112,6 +161,7 @@ on_changed(struct session *s, size_t i, void *arg)
 		if (r->observed != NULL && now - c->last_progress >= 0.5) {
 			c->last_progress = now;
 			fprintf(stderr, "  %s\n", r->observed);
+			streams_check(c, true);
 		}
 		return;
 	}
@@ -119,6 +169,7 @@ on_changed(struct session *s, size_t i, void *arg)
 	    r->observed ? r->observed : "-", r->reason && r->state !=
 	    STEP_PASSED ? " -- " : "", r->reason && r->state != STEP_PASSED ?
 	    r->reason : "");
+	streams_check(c, true);
 }
 
 static void
@@ -131,8 +182,10 @@ on_output(struct session *s, size_t i, const char *line, size_t len,
 
 	(void)s;
 	(void)i;
-	if (!c->quiet)
+	if (!c->quiet) {
 		fprintf(stderr, "  %c %s\n", err ? '!' : '|', e);
+		streams_check(c, true);
+	}
 	free(e);
 	free(clean);
 }
@@ -536,6 +589,9 @@ cmd_run(int argc, char **argv)
 			    "go with --batch");
 		return run_dashboard(argv[optind], &ao, so.read_only);
 	}
+	/* From here on a vanished reader is EPIPE, never death by SIGPIPE
+	 * with the log unended: see streams_check(). */
+	signal(SIGPIPE, SIG_IGN);
 	if (so.read_only && (c.yes || resume != NULL))
 		return cli_usage_error("run", "--read-only goes with neither "
 		    "--yes nor --resume");
@@ -587,8 +643,8 @@ cmd_run(int argc, char **argv)
 	print_escaped(stderr, "rehearse: audit log ", audit_path(c.audit));
 
 	c.loop = loop_new();
-	loop_signal(c.loop, SIGINT, on_signal, &c);
-	loop_signal(c.loop, SIGTERM, on_signal, &c);
+	watch_signals(&c);
+	streams_check(&c, true);
 	connect_all(&c, password);
 	hooks.arg = &c;
 	c.session = session_new(c.loop, c.rb, c.audit, c.redis, c.http, &so,
@@ -606,9 +662,15 @@ cmd_run(int argc, char **argv)
 		e = esc_str(c.rb->steps[i].title, 0);
 		fprintf(stderr, "step %zu/%zu: %s\n", i + 1, c.rb->nsteps, e);
 		free(e);
+		streams_check(&c, true);
+		if (c.interrupted) {
+			session_skip(c.session, i, "interrupted");
+			continue;
+		}
 		run_step(&c, i);
 	}
 	print_summary(&c);
+	streams_check(&c, false);	/* the steps are over */
 	for (i = 0; i < c.rb->nsteps; i++)
 		if (session_step(c.session, i)->state == STEP_FAILED)
 			failed++;
@@ -699,14 +761,14 @@ cmd_check(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage_error("check", "give one runbook");
+	signal(SIGPIPE, SIG_IGN);	/* `check | head -1`: its verdict */
 	if ((c.rb = load(argv[optind])) == NULL)
 		return EXIT_USAGE;
 	if ((status = open_run(&c, ao.path != NULL ? &ao : NULL, &password)) !=
 	    EXIT_OK)
 		return status;
 	c.loop = loop_new();
-	loop_signal(c.loop, SIGINT, on_signal, &c);
-	loop_signal(c.loop, SIGTERM, on_signal, &c);
+	watch_signals(&c);
 	connect_all(&c, password);
 	hooks.arg = &c;
 	c.session = session_new(c.loop, c.rb, c.audit, c.redis, c.http, &so,
