@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "http.h"
 #include "loop.h"
+#include "policy.h"
 #include "purge.h"
 #include "readout.h"
 #include "redis.h"
@@ -84,8 +85,9 @@ struct runctx {
 	size_t		 current;
 	double		 last_progress;
 	bool		 quiet;		/* check: no progress lines */
-	bool		 read_only;
 	bool		 gone[2];	/* stdout, stderr: the reader went away */
+	enum policy_mode mode;		/* for policy_decide() */
+	unsigned	 pflags;
 };
 
 /* Stops the run as SIGTERM does: the current step is cancelled (a
@@ -224,50 +226,31 @@ step_settled(void *arg)
 	return session_step(c->session, c->current)->state != STEP_RUNNING;
 }
 
-static const char *
-refusal(const struct runctx *c, size_t i)
-{
-	const struct rb_step *st = &c->rb->steps[i];
-
-	if (c->read_only)
-		return NULL;	/* the read-only session skips what acts */
-	if (st->kind == STEP_MANUAL)
-		return c->yes ? NULL : "needs a person: run it on the dashboard, "
-		    "or confirm it with --yes";
-	if (!session_step_is_action(c->session, i) || c->yes)
-		return NULL;
-	switch (st->kind) {
-	case STEP_PURGE:
-		return "refused: a purge changes the world; run with --yes to "
-		    "allow it";
-	case STEP_RUN:
-		return "refused: a command changes the world; run with --yes to "
-		    "allow it";
-	default:
-		return "refused: this rollback check is not marked check_safe; "
-		    "run with --yes to allow it";
-	}
-}
-
-/* Runs step i to its end. */
+/* Runs step i to its end, or marks it as the policy says. */
 static void
 run_step(struct runctx *c, size_t i)
 {
-	const char *why;
+	struct policy_decision d = policy_decide(c->rb, i, c->mode, c->pflags);
 	char *cause = NULL;
 
+	switch (d.verdict) {
+	case POLICY_SKIP:
+		session_skip(c->session, i, d.why);
+		return;
+	case POLICY_REFUSE:
+		session_refuse(c->session, i, d.why);
+		return;
+	case POLICY_ASK:	/* not without a screen; never run unasked */
+		session_refuse(c->session, i, "needs a person to confirm it");
+		return;
+	case POLICY_RUN:
+		break;
+	}
 	c->current = i;
-	if (c->read_only && c->rb->steps[i].kind == STEP_MANUAL) {
-		session_skip(c->session, i, "read-only session");
-		return;
-	}
-	if ((why = refusal(c, i)) != NULL) {
-		session_refuse(c->session, i, why);
-		return;
-	}
 	if (session_start(c->session, i, &cause) != 0) {
 		print_escaped(stderr, "rehearse: ", cause);
 		free(cause);
+		c->current = RB_NONE;
 		return;
 	}
 	if (c->rb->steps[i].kind == STEP_MANUAL)
@@ -598,7 +581,9 @@ cmd_run(int argc, char **argv)
 	if (resume != NULL && (ao.path != NULL || from != NULL))
 		return cli_usage_error("run", "--resume continues its own log "
 		    "from where it stopped: no --audit, no --from");
-	c.read_only = so.read_only;
+	c.mode = POLICY_BATCH;
+	c.pflags = (c.yes ? POLICY_YES : 0) | (so.read_only ? POLICY_READ_ONLY :
+	    0);
 	rbpath = argv[optind];
 	if (resume != NULL) {
 		if ((logged = log_runbook(resume, sha, &cause)) == NULL) {
@@ -721,7 +706,7 @@ cmd_check(int argc, char **argv)
 	const struct step_run *r;
 	const char *password;
 	char *t, desc[300];
-	bool purged = false, redis_ok = true;
+	bool redis_ok = true;
 	size_t i, j, failed = 0, n = 0;
 	json_t *out = NULL, *steps = NULL, *js;
 	int ch, status = EXIT_OK;
@@ -730,6 +715,7 @@ cmd_check(int argc, char **argv)
 	memset(&ao, 0, sizeof ao);
 	c.current = RB_NONE;
 	c.quiet = true;
+	c.mode = POLICY_CHECK;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -816,18 +802,8 @@ cmd_check(int argc, char **argv)
 	}
 	for (i = 0; i < c.rb->nsteps && !c.interrupted; i++) {
 		const struct rb_step *st = &c.rb->steps[i];
-		bool runs = st->kind == STEP_HTTP || st->kind == STEP_WAIT ||
-		    (st->kind == STEP_MEASURE && !purged) ||
-		    (st->kind == STEP_ROLLBACK_CHECK &&
-		    c.rb->rollbacks[st->rollback].check_safe);
 
-		if (st->kind == STEP_PURGE)
-			purged = true;
-		if (!runs) {
-			session_skip(c.session, i, st->kind == STEP_MEASURE ?
-			    "measures after a purge" : "not a read-only check");
-		} else
-			run_step(&c, i);
+		run_step(&c, i);	/* or skipped, as the policy says */
 		r = session_step(c.session, i);
 		if (r->state == STEP_FAILED)
 			failed++;
