@@ -207,6 +207,7 @@ on_previewed(struct session *s, size_t i, const struct purge *p, void *arg)
 		fprintf(stderr, "    %s\n", e);
 		free(e);
 	}
+	streams_check(c, true);	/* a reader gone: no purge after all */
 	if (c->interrupted || !c->yes) {
 		session_cancel(s, i);
 		return;

@@ -950,8 +950,16 @@ key_normal(struct dash *d, int ch)
 			say(d, "p and f mark manual steps");
 			break;
 		}
-		if (session_step(d->session, d->sel)->state == STEP_PENDING)
+		if (session_step(d->session, d->sel)->state == STEP_PENDING) {
+			struct policy_decision pd = policy_decide(d->rb, d->sel,
+			    POLICY_DASHBOARD, 0);
+
+			if (pd.verdict != POLICY_RUN) {
+				say(d, "%s", pd.why ? pd.why : "not now");
+				break;
+			}
 			start_step((d->action_step = d->sel, d), "");
+		}
 		d->action_step = d->sel;
 		input(d, ch == 'p' ? "pass; a note (optional):" :
 		    "fail; what is wrong:", ch == 'p' ? manual_pass :
