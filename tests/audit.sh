@@ -203,6 +203,14 @@ timeout 10 "$REHEARSE" run --batch --audit "$tmp/pipe" "$tiny" >"$tmp/out" 2>"$t
 st=$?
 [ $st = 2 ] && grep -q "pipe: not a regular file (a FIFO)" "$tmp/err"
 ok $? "run --audit refuses a FIFO without blocking (exit $st)"
+timeout 10 "$REHEARSE" verify --key "$tmp/pipe" "$tmp/a.jsonl" >"$tmp/out" 2>"$tmp/err"
+st=$?
+[ $st = 2 ] && grep -q "pipe: not a regular file (a FIFO)" "$tmp/err"
+ok $? "verify --key refuses a FIFO as the key without blocking (exit $st)"
+timeout 10 "$REHEARSE" run --batch --audit "$tmp/k2.jsonl" --audit-key "$tmp/pipe" "$tiny" >"$tmp/out" 2>"$tmp/err"
+st=$?
+[ $st = 2 ] && grep -q "pipe: not a regular file (a FIFO)" "$tmp/err" && [ ! -e "$tmp/k2.jsonl" ]
+ok $? "run --audit-key refuses a FIFO as the key without blocking (exit $st)"
 timeout 10 "$REHEARSE" run --batch --audit /dev/null "$tiny" >"$tmp/out" 2>"$tmp/err"
 st=$?
 [ $st = 2 ] && grep -q "/dev/null: not a regular file (a character device)" "$tmp/err"
