@@ -27,6 +27,7 @@
 #include "audit_chain.h"
 #include "audit_read.h"
 #include "buf.h"
+#include "fileio.h"
 #include "xmalloc.h"
 
 #define REDACTED "[redacted]"
@@ -42,6 +43,7 @@ struct audit {
 	uint64_t	 seq;		/* of the last record written */
 	char		 prev[AUDIT_HEX];
 	bool		 refused;
+	bool		 created;	/* this start created the file */
 	char		*refusal;
 	char		**secrets;
 	size_t		 nsecrets;
@@ -484,27 +486,92 @@ dir_of(const char *path)
 	return d;
 }
 
-/* Opens path for appending; with create, the file must be new or empty. */
+/* The directory a log is written in, opened and checked.  Anyone who may
+ * write to it may remove or replace the log, so (as ssh does for ~/.ssh):
+ * the state directory must be a real directory (not a symbolic link), the
+ * user's own, and writable by nobody else.  A directory named by --audit
+ * FILE may be reached through links (the user named it) and may be owned
+ * by root, but may be written by group or others only when it is sticky
+ * (/tmp), where nobody else can remove or rename the user's file.  Returns
+ * the directory's descriptor, or -1 with *cause. */
 static int
-open_log(struct audit *a, bool create, bool exclusive, char **cause)
+open_dir(const char *dir, bool state_dir, char **cause)
 {
-	int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW;
 	struct stat st;
-	char *dir;
+	int fd;
 
-	if (create)
-		flags |= O_CREAT | (exclusive ? O_EXCL : 0);
-	if ((a->fd = open(a->path, flags, 0600)) < 0) {
-		if (errno == EEXIST)
-			return 1;
-		if (errno == ELOOP)
-			xasprintf(cause, "%s: refusing to follow a symbolic link "
-			    "for the audit log", a->path);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY |
+	    (state_dir ? O_NOFOLLOW : 0));
+	if (fd < 0) {
+		if (state_dir && (errno == ELOOP || errno == ENOTDIR) &&
+		    lstat(dir, &st) == 0 && S_ISLNK(st.st_mode))
+			xasprintf(cause, "%s: the audit log directory is a "
+			    "symbolic link; refusing to follow it (make it a "
+			    "directory of your own, or use --audit FILE)", dir);
 		else
-			xasprintf(cause, "%s: cannot open the audit log: %s",
-			    a->path, strerror(errno));
+			xasprintf(cause, "%s: cannot open the audit log "
+			    "directory: %s", dir, strerror(errno));
 		return -1;
 	}
+	if (fstat(fd, &st) != 0) {
+		xasprintf(cause, "%s: cannot stat the audit log directory: %s",
+		    dir, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (st.st_uid != geteuid() && (state_dir || st.st_uid != 0)) {
+		xasprintf(cause, "%s: the audit log directory belongs to user "
+		    "%lu, not to you (%lu): its owner could rewrite the log",
+		    dir, (unsigned long)st.st_uid, (unsigned long)geteuid());
+		close(fd);
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+	    (state_dir || (st.st_mode & S_ISVTX) == 0)) {
+		xasprintf(cause, "%s: the audit log directory is writable by "
+		    "%s (mode %04o): they could remove or replace the log; "
+		    "chmod go-w it", dir, (st.st_mode & S_IWOTH) ? "everyone" :
+		    "its group", (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Opens a->path (in the directory dfd, as name) for appending; with create,
+ * the file must be new (exclusive) or empty.  Returns 0, 1 when exclusive
+ * and the name is taken, or -1 with *cause. */
+static int
+open_log(struct audit *a, int dfd, const char *name, bool create,
+    bool exclusive, char **cause)
+{
+	int flags = O_WRONLY | O_APPEND | O_NOFOLLOW;
+	struct stat st;
+
+	a->created = false;
+	if (create) {
+		a->fd = open_regular_at(dfd, name, a->path, flags | O_CREAT |
+		    O_EXCL, 0600, cause);
+		if (a->fd >= 0)
+			a->created = true;
+		else if (errno == EEXIST) {
+			free(*cause);
+			*cause = NULL;
+			if (exclusive)
+				return 1;
+		}
+	}
+	if (a->fd < 0 && (*cause == NULL) &&
+	    (a->fd = open_regular_at(dfd, name, a->path, flags, 0, cause)) < 0) {
+		if (errno == ELOOP) {
+			free(*cause);
+			xasprintf(cause, "%s: refusing to follow a symbolic link "
+			    "for the audit log", a->path);
+		}
+		return -1;
+	}
+	if (a->fd < 0)
+		return -1;
 	if (flock(a->fd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno == EWOULDBLOCK)
 			xasprintf(cause, "%s: the audit log is in use by another "
@@ -514,9 +581,17 @@ open_log(struct audit *a, bool create, bool exclusive, char **cause)
 			    a->path, strerror(errno));
 		return -1;
 	}
-	if (fstat(a->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		xasprintf(cause, "%s: the audit log is not a regular file",
-		    a->path);
+	if (fstat(a->fd, &st) != 0) {
+		xasprintf(cause, "%s: cannot stat the audit log: %s", a->path,
+		    strerror(errno));
+		return -1;
+	}
+	a->dev = st.st_dev;
+	a->ino = st.st_ino;
+	if (st.st_uid != geteuid()) {
+		xasprintf(cause, "%s: the audit log belongs to user %lu, not to "
+		    "you (%lu)", a->path, (unsigned long)st.st_uid,
+		    (unsigned long)geteuid());
 		return -1;
 	}
 	if (create && st.st_size > 0) {
@@ -529,14 +604,27 @@ open_log(struct audit *a, bool create, bool exclusive, char **cause)
 		    "cannot be made private: %s", a->path, strerror(errno));
 		return -1;
 	}
-	a->dev = st.st_dev;
-	a->ino = st.st_ino;
-	if (create) {
+	if (a->created)
+		fsync(dfd);
+	return 0;
+}
+
+/* A start that failed (a full disk): the file it created goes again, so
+ * that no empty or half-written log is left behind. */
+static void
+remove_created(struct audit *a)
+{
+	struct stat st;
+	char *dir;
+
+	if (!a->created || a->fd < 0)
+		return;
+	if (stat(a->path, &st) == 0 && st.st_dev == a->dev &&
+	    st.st_ino == a->ino && unlink(a->path) == 0) {
 		dir = dir_of(a->path);
 		fsync_dir(dir);
 		free(dir);
 	}
-	return 0;
 }
 
 static char *
@@ -628,43 +716,64 @@ audit_free(struct audit *a)
 	free(a);
 }
 
+/* The last component of path. */
+static const char *
+base_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash != NULL ? slash + 1 : path;
+}
+
 static int
 open_new(struct audit *a, const struct audit_opts *o, char **cause)
 {
-	char stamp[32], *dir, *slug, *base;
+	char stamp[32], *dir, *slug, *base, *name;
 	time_t now = time(NULL);
 	struct tm tm;
-	int i, rc;
+	int i, rc, dfd;
 
 	if (o->path != NULL) {
 		a->path = xstrdup(o->path);
+		if (base_of(a->path)[0] == '\0') {
+			xasprintf(cause, "%s: names a directory, not a file",
+			    a->path);
+			return -1;
+		}
 		dir = dir_of(a->path);
 		rc = make_dirs(dir, cause);
+		dfd = rc == 0 ? open_dir(dir, false, cause) : -1;
 		free(dir);
-		if (rc != 0)
+		if (dfd < 0)
 			return -1;
-		return open_log(a, true, false, cause);
+		rc = open_log(a, dfd, base_of(a->path), true, false, cause);
+		close(dfd);
+		return rc;
 	}
 	if ((dir = audit_default_dir(cause)) == NULL)
 		return -1;
-	if (make_dirs(dir, cause) != 0) {
+	if (make_dirs(dir, cause) != 0 || (dfd = open_dir(dir, true,
+	    cause)) < 0) {
 		free(dir);
 		return -1;
 	}
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
 	slug = audit_slug(o->rb != NULL ? o->rb->title : "session");
-	base = xprintf("%s/%s-%s", dir, stamp, slug);
+	base = xprintf("%s-%s", stamp, slug);
 	free(slug);
-	free(dir);
 	rc = 1;
 	for (i = 1; i <= 100 && rc == 1; i++) {
 		free(a->path);
-		a->path = i == 1 ? xprintf("%s.jsonl", base) :
+		name = i == 1 ? xprintf("%s.jsonl", base) :
 		    xprintf("%s-%d.jsonl", base, i);
-		rc = open_log(a, true, true, cause);
+		a->path = xprintf("%s/%s", dir, name);
+		rc = open_log(a, dfd, name, true, true, cause);
+		free(name);
 	}
+	close(dfd);
 	free(base);
+	free(dir);
 	if (rc == 1)
 		xasprintf(cause, "%s: too many logs named alike", a->path);
 	return rc == 0 ? 0 : -1;
@@ -674,10 +783,19 @@ static int
 open_resume(struct audit *a, const struct audit_opts *o, json_t **data,
     char **prefix, struct verify *v, char **cause)
 {
+	char *dir;
 	size_t i;
+	int dfd, rc;
 
 	a->path = xstrdup(o->path);
-	if (open_log(a, false, false, cause) != 0)
+	dir = dir_of(a->path);
+	dfd = open_dir(dir, false, cause);
+	free(dir);
+	if (dfd < 0)
+		return -1;
+	rc = open_log(a, dfd, base_of(a->path), false, false, cause);
+	close(dfd);
+	if (rc != 0)
 		return -1;
 	/* Locked: nobody appends while we read. */
 	if (verify_file(v, a->path, cause) != 0)
@@ -745,6 +863,8 @@ audit_open(const struct audit_opts *o, char **cause)
 			data = start_data(a, o);
 	}
 	if (rc != 0) {
+		if (!o->resume)
+			remove_created(a);
 		verify_done(&v);
 		audit_free(a);
 		return NULL;
@@ -752,6 +872,8 @@ audit_open(const struct audit_opts *o, char **cause)
 	if (append_line(a, prefix ? prefix : "", o->resume ? "session.resume" :
 	    "session.start", 0, data) == 0) {
 		xasprintf(cause, "%s: %s", a->path, a->refusal);
+		if (!o->resume)
+			remove_created(a);
 		json_decref(data);
 		free(prefix);
 		verify_done(&v);

@@ -12,6 +12,7 @@
 #include <openssl/hmac.h>
 
 #include "audit_chain.h"
+#include "fileio.h"
 #include "buf.h"
 #include "textesc.h"
 #include "xmalloc.h"
@@ -78,13 +79,12 @@ audit_key_load(struct audit_key *k, const char *path, char **cause)
 	int fd;
 
 	memset(k, 0, sizeof *k);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		xasprintf(cause, "%s: cannot open the key: %s", path,
-		    strerror(errno));
+	/* A FIFO would block the open forever: refused without waiting. */
+	if ((fd = open_regular(path, O_RDONLY, 0, cause)) < 0)
 		return -1;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		xasprintf(cause, "%s: the key is not a regular file", path);
+	if (fstat(fd, &st) != 0) {
+		xasprintf(cause, "%s: cannot stat the key: %s", path,
+		    strerror(errno));
 		close(fd);
 		return -1;
 	}

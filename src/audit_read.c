@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "audit_read.h"
+#include "fileio.h"
 #include "textesc.h"
 #include "xmalloc.h"
 
@@ -33,18 +34,11 @@ struct audit_reader *
 audit_reader_open(const char *path, char **cause)
 {
 	struct audit_reader *r;
-	struct stat st;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		xasprintf(cause, "%s: cannot open: %s", path, strerror(errno));
+	/* A FIFO would block the open (and every read) forever. */
+	if ((fd = open_regular(path, O_RDONLY, 0, cause)) < 0)
 		return NULL;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		xasprintf(cause, "%s: not a regular file", path);
-		close(fd);
-		return NULL;
-	}
 	r = xcalloc(1, sizeof *r);
 	r->fd = fd;
 	r->cap = READ_CHUNK * 2;
@@ -470,6 +464,14 @@ verify_outcome(const struct verify *v)
 	if (v->records == 0)
 		return VERIFY_BAD;
 	return v->ended ? VERIFY_INTACT : VERIFY_OPEN;
+}
+
+const char *
+verify_seal(const struct verify *v)
+{
+	if (v->records == 0)
+		return "";
+	return v->sealed ? "sealed" : "unsealed";
 }
 
 void

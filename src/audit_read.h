@@ -92,6 +92,11 @@ bool	 verify_line(struct verify *, const struct audit_line *);
 /* What verify_finish() would settle on, without settling: the log as it
  * is so far (for a viewer of a log still being written). */
 enum verify_status verify_outcome(const struct verify *);
+/* Why an unsealed chain that holds is not proof: next to "intact". */
+#define VERIFY_UNSEALED_WHY "a chain without a key proves order, not " \
+	"authorship: whoever can write the file can edit it and re-chain it"
+/* "sealed" or "unsealed", once the first record was read; "" before. */
+const char *verify_seal(const struct verify *);
 /* After the last line: settles INTACT, OPEN, TORN or BAD. */
 void	 verify_finish(struct verify *);
 /* Reads and checks a whole file.  Returns 0, or -1 when it cannot be read

@@ -216,7 +216,7 @@ cmd_report(int argc, char **argv)
 	struct verify v;
 	struct report r;
 	const char *keyfile = NULL;
-	char *cause = NULL, *e, when[160];
+	char *cause = NULL, *e, when[400];
 	json_t *o;
 	size_t i;
 	int ch, rc, status = EXIT_OK;
@@ -285,8 +285,9 @@ cmd_report(int argc, char **argv)
 	row("Last record", r.last_ts);
 	switch (v.status) {
 	case VERIFY_INTACT:
-		snprintf(when, sizeof when, "intact: %" PRIu64 " records%s",
-		    v.records, v.sealed ? ", sealed" : "");
+		snprintf(when, sizeof when, "intact: %" PRIu64 " records, %s%s",
+		    v.records, verify_seal(&v), v.sealed ? "" :
+		    " (" VERIFY_UNSEALED_WHY ")");
 		break;
 	case VERIFY_NEED_KEY:
 		snprintf(when, sizeof when, "not checked: %s", v.reason);

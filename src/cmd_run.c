@@ -2,6 +2,7 @@
  * on the session engine, and `rehearse restore`. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include "cli.h"
 #include "http.h"
 #include "loop.h"
+#include "policy.h"
 #include "purge.h"
 #include "readout.h"
 #include "redis.h"
@@ -83,19 +85,68 @@ struct runctx {
 	size_t		 current;
 	double		 last_progress;
 	bool		 quiet;		/* check: no progress lines */
-	bool		 read_only;
+	bool		 gone[2];	/* stdout, stderr: the reader went away */
+	enum policy_mode mode;		/* for policy_decide() */
+	unsigned	 pflags;
 };
+
+/* Stops the run as SIGTERM does: the current step is cancelled (a
+ * command's process group gets SIGTERM, then SIGKILL after the grace),
+ * its result recorded; the steps left are skipped and the log is ended. */
+static void
+stop_run(struct runctx *c, const char *why)
+{
+	if (why != NULL && !c->gone[1])
+		fprintf(stderr, "rehearse: %s: stopping the current step\n", why);
+	c->interrupted = true;
+	if (c->session != NULL && c->current != RB_NONE)
+		session_cancel(c->session, c->current);
+}
 
 static void
 on_signal(int sig, void *arg)
 {
-	struct runctx *c = arg;
+	stop_run(arg, sig == SIGINT ? "interrupted" : sig == SIGHUP ?
+	    "hung up" : "terminated");
+}
 
-	fprintf(stderr, "rehearse: %s: stopping the current step\n",
-	    sig == SIGINT ? "interrupted" : "terminated");
-	c->interrupted = true;
-	if (c->session != NULL && c->current != RB_NONE)
-		session_cancel(c->session, c->current);
+/* Whether stdout or stderr failed: EPIPE when the reader of a pipe went
+ * away (`2>&1 | head -3`; SIGPIPE is ignored), EIO when the terminal of a
+ * dropped ssh did.  Such a stream is pointed at /dev/null, so that nothing
+ * more is written there, and a batch run stops as on SIGTERM; `check`
+ * (stop false) only drops its output and still ends with its verdict. */
+static void
+streams_check(struct runctx *c, bool stop)
+{
+	FILE *f[2] = { stdout, stderr };
+	int i, fd;
+
+	for (i = 0; i < 2; i++) {
+		if (c->gone[i] || (!ferror(f[i]) && (i == 1 ||
+		    fflush(f[i]) == 0)))
+			continue;
+		c->gone[i] = true;
+		clearerr(f[i]);
+		if ((fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) >= 0) {
+			fflush(f[i]);	/* (a failing flush drops the buffer) */
+			dup2(fd, fileno(f[i]));
+			close(fd);
+			clearerr(f[i]);
+		}
+		if (stop && !c->interrupted)
+			stop_run(c, i == 0 ? "standard output went away" :
+			    "standard error went away");
+	}
+}
+
+/* The signals that end a run without a screen; see stop_run(). */
+static void
+watch_signals(struct runctx *c)
+{
+	signal(SIGPIPE, SIG_IGN);	/* EPIPE instead: streams_check() */
+	loop_signal(c->loop, SIGINT, on_signal, c);
+	loop_signal(c->loop, SIGTERM, on_signal, c);
+	loop_signal(c->loop, SIGHUP, on_signal, c);
 }
 
 static void
@@ -112,6 +163,7 @@ on_changed(struct session *s, size_t i, void *arg)
 		if (r->observed != NULL && now - c->last_progress >= 0.5) {
 			c->last_progress = now;
 			fprintf(stderr, "  %s\n", r->observed);
+			streams_check(c, true);
 		}
 		return;
 	}
@@ -119,6 +171,7 @@ on_changed(struct session *s, size_t i, void *arg)
 	    r->observed ? r->observed : "-", r->reason && r->state !=
 	    STEP_PASSED ? " -- " : "", r->reason && r->state != STEP_PASSED ?
 	    r->reason : "");
+	streams_check(c, true);
 }
 
 static void
@@ -131,8 +184,10 @@ on_output(struct session *s, size_t i, const char *line, size_t len,
 
 	(void)s;
 	(void)i;
-	if (!c->quiet)
+	if (!c->quiet) {
 		fprintf(stderr, "  %c %s\n", err ? '!' : '|', e);
+		streams_check(c, true);
+	}
 	free(e);
 	free(clean);
 }
@@ -152,6 +207,7 @@ on_previewed(struct session *s, size_t i, const struct purge *p, void *arg)
 		fprintf(stderr, "    %s\n", e);
 		free(e);
 	}
+	streams_check(c, true);	/* a reader gone: no purge after all */
 	if (c->interrupted || !c->yes) {
 		session_cancel(s, i);
 		return;
@@ -171,50 +227,31 @@ step_settled(void *arg)
 	return session_step(c->session, c->current)->state != STEP_RUNNING;
 }
 
-static const char *
-refusal(const struct runctx *c, size_t i)
-{
-	const struct rb_step *st = &c->rb->steps[i];
-
-	if (c->read_only)
-		return NULL;	/* the read-only session skips what acts */
-	if (st->kind == STEP_MANUAL)
-		return c->yes ? NULL : "needs a person: run it on the dashboard, "
-		    "or confirm it with --yes";
-	if (!session_step_is_action(c->session, i) || c->yes)
-		return NULL;
-	switch (st->kind) {
-	case STEP_PURGE:
-		return "refused: a purge changes the world; run with --yes to "
-		    "allow it";
-	case STEP_RUN:
-		return "refused: a command changes the world; run with --yes to "
-		    "allow it";
-	default:
-		return "refused: this rollback check is not marked check_safe; "
-		    "run with --yes to allow it";
-	}
-}
-
-/* Runs step i to its end. */
+/* Runs step i to its end, or marks it as the policy says. */
 static void
 run_step(struct runctx *c, size_t i)
 {
-	const char *why;
+	struct policy_decision d = policy_decide(c->rb, i, c->mode, c->pflags);
 	char *cause = NULL;
 
+	switch (d.verdict) {
+	case POLICY_SKIP:
+		session_skip(c->session, i, d.why);
+		return;
+	case POLICY_REFUSE:
+		session_refuse(c->session, i, d.why);
+		return;
+	case POLICY_ASK:	/* not without a screen; never run unasked */
+		session_refuse(c->session, i, "needs a person to confirm it");
+		return;
+	case POLICY_RUN:
+		break;
+	}
 	c->current = i;
-	if (c->read_only && c->rb->steps[i].kind == STEP_MANUAL) {
-		session_skip(c->session, i, "read-only session");
-		return;
-	}
-	if ((why = refusal(c, i)) != NULL) {
-		session_refuse(c->session, i, why);
-		return;
-	}
 	if (session_start(c->session, i, &cause) != 0) {
 		print_escaped(stderr, "rehearse: ", cause);
 		free(cause);
+		c->current = RB_NONE;
 		return;
 	}
 	if (c->rb->steps[i].kind == STEP_MANUAL)
@@ -536,13 +573,18 @@ cmd_run(int argc, char **argv)
 			    "go with --batch");
 		return run_dashboard(argv[optind], &ao, so.read_only);
 	}
+	/* From here on a vanished reader is EPIPE, never death by SIGPIPE
+	 * with the log unended: see streams_check(). */
+	signal(SIGPIPE, SIG_IGN);
 	if (so.read_only && (c.yes || resume != NULL))
 		return cli_usage_error("run", "--read-only goes with neither "
 		    "--yes nor --resume");
 	if (resume != NULL && (ao.path != NULL || from != NULL))
 		return cli_usage_error("run", "--resume continues its own log "
 		    "from where it stopped: no --audit, no --from");
-	c.read_only = so.read_only;
+	c.mode = POLICY_BATCH;
+	c.pflags = (c.yes ? POLICY_YES : 0) | (so.read_only ? POLICY_READ_ONLY :
+	    0);
 	rbpath = argv[optind];
 	if (resume != NULL) {
 		if ((logged = log_runbook(resume, sha, &cause)) == NULL) {
@@ -587,8 +629,8 @@ cmd_run(int argc, char **argv)
 	print_escaped(stderr, "rehearse: audit log ", audit_path(c.audit));
 
 	c.loop = loop_new();
-	loop_signal(c.loop, SIGINT, on_signal, &c);
-	loop_signal(c.loop, SIGTERM, on_signal, &c);
+	watch_signals(&c);
+	streams_check(&c, true);
 	connect_all(&c, password);
 	hooks.arg = &c;
 	c.session = session_new(c.loop, c.rb, c.audit, c.redis, c.http, &so,
@@ -606,9 +648,15 @@ cmd_run(int argc, char **argv)
 		e = esc_str(c.rb->steps[i].title, 0);
 		fprintf(stderr, "step %zu/%zu: %s\n", i + 1, c.rb->nsteps, e);
 		free(e);
+		streams_check(&c, true);
+		if (c.interrupted) {
+			session_skip(c.session, i, "interrupted");
+			continue;
+		}
 		run_step(&c, i);
 	}
 	print_summary(&c);
+	streams_check(&c, false);	/* the steps are over */
 	for (i = 0; i < c.rb->nsteps; i++)
 		if (session_step(c.session, i)->state == STEP_FAILED)
 			failed++;
@@ -659,7 +707,7 @@ cmd_check(int argc, char **argv)
 	const struct step_run *r;
 	const char *password;
 	char *t, desc[300];
-	bool purged = false, redis_ok = true;
+	bool redis_ok = true;
 	size_t i, j, failed = 0, n = 0;
 	json_t *out = NULL, *steps = NULL, *js;
 	int ch, status = EXIT_OK;
@@ -668,6 +716,7 @@ cmd_check(int argc, char **argv)
 	memset(&ao, 0, sizeof ao);
 	c.current = RB_NONE;
 	c.quiet = true;
+	c.mode = POLICY_CHECK;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -699,14 +748,14 @@ cmd_check(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage_error("check", "give one runbook");
+	signal(SIGPIPE, SIG_IGN);	/* `check | head -1`: its verdict */
 	if ((c.rb = load(argv[optind])) == NULL)
 		return EXIT_USAGE;
 	if ((status = open_run(&c, ao.path != NULL ? &ao : NULL, &password)) !=
 	    EXIT_OK)
 		return status;
 	c.loop = loop_new();
-	loop_signal(c.loop, SIGINT, on_signal, &c);
-	loop_signal(c.loop, SIGTERM, on_signal, &c);
+	watch_signals(&c);
 	connect_all(&c, password);
 	hooks.arg = &c;
 	c.session = session_new(c.loop, c.rb, c.audit, c.redis, c.http, &so,
@@ -754,18 +803,8 @@ cmd_check(int argc, char **argv)
 	}
 	for (i = 0; i < c.rb->nsteps && !c.interrupted; i++) {
 		const struct rb_step *st = &c.rb->steps[i];
-		bool runs = st->kind == STEP_HTTP || st->kind == STEP_WAIT ||
-		    (st->kind == STEP_MEASURE && !purged) ||
-		    (st->kind == STEP_ROLLBACK_CHECK &&
-		    c.rb->rollbacks[st->rollback].check_safe);
 
-		if (st->kind == STEP_PURGE)
-			purged = true;
-		if (!runs) {
-			session_skip(c.session, i, st->kind == STEP_MEASURE ?
-			    "measures after a purge" : "not a read-only check");
-		} else
-			run_step(&c, i);
+		run_step(&c, i);	/* or skipped, as the policy says */
 		r = session_step(c.session, i);
 		if (r->state == STEP_FAILED)
 			failed++;

@@ -40,8 +40,9 @@ verify_one(const char *path, const struct audit_key *key, bool quiet)
 		sess = esc_str(v.session, 0);
 		e = xprintf("%s to %s", v.first_ts, v.last_ts);
 		cause = esc_str(e, 0);
-		printf("%s: intact: %" PRIu64 " records, session %s, %s%s",
-		    name, v.records, sess, cause, v.sealed ? ", sealed" : "");
+		printf("%s: intact: %" PRIu64 " records, session %s, %s, %s%s",
+		    name, v.records, sess, cause, verify_seal(&v), v.sealed ?
+		    "" : " (" VERIFY_UNSEALED_WHY ")");
 		free(sess);
 		free(e);
 		free(cause);

@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "audit_chain.h"
+#include "fileio.h"
 #include "replay.h"
 #include "textesc.h"
 #include "xmalloc.h"
@@ -440,8 +441,11 @@ replay_open(const char *path, const struct audit_key *key, bool follow,
 		replay_free(r);
 		return NULL;
 	}
-	if ((r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0 ||
-	    fstat(r->fd, &st) != 0) {
+	if ((r->fd = open_regular(path, O_RDONLY, 0, cause)) < 0) {
+		replay_free(r);
+		return NULL;
+	}
+	if (fstat(r->fd, &st) != 0) {
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 		replay_free(r);
 		return NULL;
@@ -721,11 +725,13 @@ replay_verdict(const struct replay *r, char *out, size_t len)
 		    "writer stopped mid-record)", v->torn_line);
 	else if (st == VERIFY_OPEN)
 		t = xprintf("intact so far, %" PRIu64 " records, not ended "
-		    "(%s)", v->records, r->follow ? "following" :
-		    "still running, or it stopped");
+		    "(%s)%s", v->records, r->follow ? "following" :
+		    "still running, or it stopped", v->sealed ? "" :
+		    ", unsealed");
 	else
 		t = xprintf("intact: %" PRIu64 " records, chain verified%s",
-		    v->records, v->sealed ? " with the key" : "");
+		    v->records, v->sealed ? " with the key" : " (unsealed: "
+		    VERIFY_UNSEALED_WHY ")");
 	copy_cut(out, len, t);	/* at a character boundary */
 	free(t);
 	free(e);
@@ -1134,10 +1140,12 @@ entry_finish(struct rp_entry *e)
 	e->ended = v->ended;
 	switch (v->status) {
 	case VERIFY_INTACT:
-		snprintf(e->state, sizeof e->state, "intact");
+		snprintf(e->state, sizeof e->state, "intact%s", v->sealed ?
+		    ", sealed" : " (unsealed)");
 		break;
 	case VERIFY_OPEN:
-		snprintf(e->state, sizeof e->state, "intact, not ended");
+		snprintf(e->state, sizeof e->state, "intact, not ended%s",
+		    v->sealed ? ", sealed" : " (unsealed)");
 		break;
 	case VERIFY_TORN:
 		snprintf(e->state, sizeof e->state, "torn tail");

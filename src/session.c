@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "audit_chain.h"
+#include "policy.h"
 #include "runner.h"
 #include "session.h"
 #include "textesc.h"
@@ -16,7 +17,6 @@
 
 struct step_ops {
 	const char	*name;
-	bool		 action;	/* changes the world */
 	void		(*start)(struct session *, size_t);
 	void		(*cancel)(struct session *, size_t);
 };
@@ -742,21 +742,21 @@ nothing_to_cancel(struct session *s, size_t i)
 	(void)i;
 }
 
-static const struct step_ops http_ops = { "http", false, http_start_step,
+static const struct step_ops http_ops = { "http", http_start_step,
 	probe_cancel };
-static const struct step_ops measure_ops = { "measure", false,
+static const struct step_ops measure_ops = { "measure",
 	measure_start_step, probe_cancel };
-static const struct step_ops wait_ops = { "wait", false, wait_start_step,
+static const struct step_ops wait_ops = { "wait", wait_start_step,
 	wait_cancel };
-static const struct step_ops purge_ops = { "purge", true, purge_start_step,
+static const struct step_ops purge_ops = { "purge", purge_start_step,
 	purge_cancel_step };
-static const struct step_ops run_ops = { "run", true, run_start_step,
+static const struct step_ops run_ops = { "run", run_start_step,
 	command_cancel };
-static const struct step_ops rollback_check_ops = { "rollback_check", false,
+static const struct step_ops rollback_check_ops = { "rollback_check",
 	rollback_check_start_step, command_cancel };
-static const struct step_ops manual_ops = { "manual", false,
+static const struct step_ops manual_ops = { "manual",
 	manual_start_step, manual_cancel };
-static const struct step_ops skip_ops = { "read-only", false,
+static const struct step_ops skip_ops = { "read-only",
 	read_only_start, nothing_to_cancel };
 
 static const struct step_ops *const ops_full[STEP_NKINDS] = {
@@ -834,11 +834,8 @@ session_free(struct session *s)
 bool
 session_step_is_action(const struct session *s, size_t i)
 {
-	const struct rb_step *st = &s->rb->steps[i];
-
-	if (st->kind == STEP_ROLLBACK_CHECK)
-		return !s->rb->rollbacks[st->rollback].check_safe;
-	return s->ops[st->kind]->action;
+	/* A read-only session reaches no action at all. */
+	return s->ops == ops_full && policy_acts(s->rb, i);
 }
 
 int
@@ -863,8 +860,9 @@ session_start(struct session *s, size_t i, char **cause)
 	record(s, "step.start", i, json_pack("{s:s, s:s}", "title", st->title,
 	    "kind", step_kind_name(st->kind)));
 	changed(s, i);
-	if (st->kind == STEP_ROLLBACK_CHECK && (s->opts.read_only ||
-	    s->opts.check_mode) && !s->rb->rollbacks[st->rollback].check_safe)
+	/* Structural, whatever the caller decided: a read-only session runs
+	 * no check that may change something. */
+	if ((s->opts.read_only || s->opts.check_mode) && policy_acts(s->rb, i))
 		read_only_start(s, i);
 	else
 		s->ops[st->kind]->start(s, i);

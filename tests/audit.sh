@@ -162,6 +162,101 @@ wait $hold
 [ $st = 2 ] && grep -q "in use by another rehearse session" "$tmp/err"
 ok $? "a second writer on the same log is refused"
 
+# Unsealed: a chain without a key proves order, not authorship.  A log that
+# is edited and re-chained verifies, so verify and report say "unsealed".
+fresh u.jsonl 3
+prev=0000000000000000000000000000000000000000000000000000000000000000
+sed 's/"i":1/"i":9/' "$tmp/u.jsonl" | while IFS= read -r line; do
+	body="${line%,\"prev\":*},\"prev\":\"$prev\"}"
+	hash=$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)
+	rec="${body%\}},\"hash\":\"$hash\"}"
+	prev=$(printf '%s' "$rec" | sha256sum | cut -d' ' -f1)
+	printf '%s\n' "$rec"
+done >"$tmp/re.jsonl"
+verify "$tmp/re.jsonl"
+[ "$(rc)" = 0 ] && grep -q '"i":9' "$tmp/re.jsonl" &&
+    grep -q "re.jsonl: intact: 5 records, .*, unsealed (a chain without a key proves order, not authorship" "$tmp/out"
+ok $? "an edited, re-chained unsealed log verifies, and verify says unsealed"
+"$REHEARSE" report "$tmp/re.jsonl" >"$tmp/out" 2>"$tmp/err"
+grep -q "^| Audit log | intact: 5 records, unsealed (a chain without a key" "$tmp/out"
+ok $? "report's header says unsealed next to intact"
+verify --key "$tmp/key" "$tmp/s.jsonl"
+[ "$(rc)" = 0 ] && grep -q ", sealed$" "$tmp/out" && ! grep -q unsealed "$tmp/out"
+ok $? "a sealed log is not called unsealed"
+
+# A FIFO where a log should be: refused at once, never waited on.
+mkfifo "$tmp/pipe"
+tiny="$tmp/tiny.yml"
+printf 'runbook: tiny\nowner: qa\nsteps:\n  - { title: look, manual: look at it }\n' >"$tiny"
+for cmd in verify report; do
+	timeout 10 "$REHEARSE" $cmd "$tmp/pipe" >"$tmp/out" 2>"$tmp/err" </dev/null
+	st=$?
+	[ $st = 2 ] && grep -q "pipe: not a regular file (a FIFO)" "$tmp/err"
+	ok $? "$cmd refuses a FIFO without blocking (exit $st)"
+done
+# replay needs a terminal: script(1) gives it one.
+timeout 10 script -qec "'$REHEARSE' replay '$tmp/pipe'" /dev/null >"$tmp/out" 2>"$tmp/err" </dev/null
+st=$?
+[ $st = 2 ] && grep -q "pipe: not a regular file (a FIFO)" "$tmp/out"
+ok $? "replay refuses a FIFO without blocking (exit $st)"
+timeout 10 "$REHEARSE" run --batch --audit "$tmp/pipe" "$tiny" >"$tmp/out" 2>"$tmp/err"
+st=$?
+[ $st = 2 ] && grep -q "pipe: not a regular file (a FIFO)" "$tmp/err"
+ok $? "run --audit refuses a FIFO without blocking (exit $st)"
+timeout 10 "$REHEARSE" verify --key "$tmp/pipe" "$tmp/a.jsonl" >"$tmp/out" 2>"$tmp/err"
+st=$?
+[ $st = 2 ] && grep -q "pipe: not a regular file (a FIFO)" "$tmp/err"
+ok $? "verify --key refuses a FIFO as the key without blocking (exit $st)"
+timeout 10 "$REHEARSE" run --batch --audit "$tmp/k2.jsonl" --audit-key "$tmp/pipe" "$tiny" >"$tmp/out" 2>"$tmp/err"
+st=$?
+[ $st = 2 ] && grep -q "pipe: not a regular file (a FIFO)" "$tmp/err" && [ ! -e "$tmp/k2.jsonl" ]
+ok $? "run --audit-key refuses a FIFO as the key without blocking (exit $st)"
+timeout 10 "$REHEARSE" run --batch --audit /dev/null "$tiny" >"$tmp/out" 2>"$tmp/err"
+st=$?
+[ $st = 2 ] && grep -q "/dev/null: not a regular file (a character device)" "$tmp/err"
+ok $? "run --audit refuses a device (exit $st)"
+
+# The state directory: the user's own, writable by nobody else, no link.
+state_run() {	# state_run XDG: a batch run logging to XDG/rehearse
+	XDG_STATE_HOME="$1" timeout 10 "$REHEARSE" run --batch "$tiny" \
+	    >"$tmp/out" 2>"$tmp/err"
+	echo $? >"$tmp/rc"
+}
+mkdir -p "$tmp/st1" && mkdir -m 0777 "$tmp/st1/rehearse"
+state_run "$tmp/st1"
+[ "$(rc)" = 2 ] && grep -q "st1/rehearse: the audit log directory is writable by everyone (mode 0777)" "$tmp/err" &&
+    [ -z "$(ls "$tmp/st1/rehearse")" ]
+ok $? "a world-writable state directory is refused (exit 2), nothing written"
+mkdir -p "$tmp/st2" "$tmp/elsewhere" && ln -s "$tmp/elsewhere" "$tmp/st2/rehearse"
+state_run "$tmp/st2"
+[ "$(rc)" = 2 ] && grep -q "st2/rehearse: the audit log directory is a symbolic link" "$tmp/err" &&
+    [ -z "$(ls "$tmp/elsewhere")" ]
+ok $? "a symbolic link as the state directory is not followed (exit 2)"
+if [ "$(id -u)" = 0 ]; then
+	mkdir -p "$tmp/st3/rehearse" && chmod 0700 "$tmp/st3/rehearse" &&
+	    chown nobody "$tmp/st3/rehearse"
+	state_run "$tmp/st3"
+	[ "$(rc)" = 2 ] && grep -q "st3/rehearse: the audit log directory belongs to user [0-9]*, not to you" "$tmp/err"
+	ok $? "a state directory owned by another user is refused (exit 2)"
+else
+	skip "chown to another user needs root"
+fi
+state_run "$tmp/st4"
+[ "$(rc)" = 1 ] && [ "$(stat -c %a "$tmp/st4/rehearse")" = 700 ] &&
+    log=$(ls "$tmp/st4/rehearse"/*-tiny.jsonl) && "$REHEARSE" verify -q "$log"
+ok $? "a new state directory is made 0700 and used"
+mkdir -m 0777 "$tmp/pub"
+timeout 10 "$REHEARSE" run --batch --audit "$tmp/pub/x.jsonl" "$tiny" >"$tmp/out" 2>"$tmp/err"
+st=$?
+[ $st = 2 ] && grep -q "pub: the audit log directory is writable by everyone" "$tmp/err" &&
+    [ ! -e "$tmp/pub/x.jsonl" ]
+ok $? "--audit in a world-writable, non-sticky directory is refused (exit $st)"
+chmod 1777 "$tmp/pub"
+timeout 10 "$REHEARSE" run --batch --audit "$tmp/pub/x.jsonl" "$tiny" >"$tmp/out" 2>"$tmp/err"
+st=$?
+[ $st = 1 ] && "$REHEARSE" verify -q "$tmp/pub/x.jsonl"
+ok $? "--audit in a sticky directory (like /tmp) is allowed (exit $st)"
+
 # A real full disk: a 64 KiB tmpfs in a private mount namespace.
 if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 	cat >"$tmp/full.sh" <<EOS
@@ -169,6 +264,10 @@ mount -t tmpfs -o size=64k tmpfs "$tmp/mnt" || exit 9
 "$AUDIT_TOOL" loop "$tmp/mnt/f.jsonl" "$rb" >"$tmp/full.acked" 2>&1
 echo \$? >"$tmp/loop.rc"
 cp "$tmp/mnt/f.jsonl" "$tmp/f.jsonl"
+# Now the disk is full: a new session cannot even start.
+timeout 10 "$REHEARSE" run --batch --audit "$tmp/mnt/new.jsonl" "$tiny" >"$tmp/start.out" 2>"$tmp/start.err"
+echo \$? >"$tmp/start.rc"
+ls "$tmp/mnt" >"$tmp/start.ls"
 EOS
 	mkdir -p "$tmp/mnt"
 	rm -f "$tmp/full.acked" "$tmp/loop.rc"
@@ -179,8 +278,12 @@ EOS
 	[ "$(cat "$tmp/loop.rc")" = 3 ] && grep -q "refused:.*\(No space left\|short write\)" "$tmp/full.acked" &&
 	    [ "$(rc)" = 1 ] && [ -n "$acked" ] && [ "$last" = "$acked" ]
 	ok $? "a full disk: the writer refuses, nothing acknowledged is lost (acked $acked)"
+	[ "$(cat "$tmp/start.rc")" = 2 ] && grep -q "new.jsonl: .*\(No space left\|short write\)" "$tmp/start.err" &&
+	    ! grep -q new.jsonl "$tmp/start.ls"
+	ok $? "a start on a full disk fails (exit 2) and leaves no empty log behind"
 else
 	skip "a full disk needs root and a mount namespace (unshare -m) to mount a tmpfs"
+	skip "a start on a full disk needs root and a mount namespace (unshare -m)"
 fi
 
 # Constant memory: a log 200 times larger does not need more memory.

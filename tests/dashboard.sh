@@ -1,6 +1,7 @@
 #!/bin/bash
 # dashboard.sh: the dashboard in a real terminal (tmux): walk the demo
-# runbook through every step kind, refuse then accept confirmations, resize,
+# runbook through every step kind, refuse then accept confirmations (also
+# of confirm: true on an http step), resize,
 # NO_COLOR, quit in the middle of a step, SIGTERM, and stay responsive while
 # Redis is stopped (SIGSTOP) and an HTTP route never answers.  Speaks TAP.
 set -u
@@ -203,6 +204,27 @@ start "$REHEARSE" run --audit "$tmp/big2.jsonl" "$tmp/rb/big.yml"
 wait_for "Purge the blog" && keys Enter && wait_for "type 1500 to confirm" &&
     keys 1500 Enter && wait_for "^> +1 ✔" && [ "$(redis-cli -p $rport DBSIZE)" -lt 10 ]
 ok $? "typing the count purges"
+keys q
+wait_for "EXITED"
+
+# confirm: true on a step that changes nothing: the dashboard asks first.
+cat >"$tmp/rb/confirm.yml" <<EOR
+runbook: confirm first
+owner: ops
+http: { base_url: "http://127.0.0.1:$sport" }
+routes:
+  - { name: version, path: /version, expect: { status: 200 } }
+steps:
+  - { title: Probe after asking, http: version, why: production traffic, confirm: true }
+EOR
+start "$REHEARSE" run --audit "$tmp/confirm.jsonl" "$tmp/rb/confirm.yml"
+wait_for "Probe after asking" && keys Enter && wait_for "Start this step\?" &&
+    screen | grep -q "confirm: true" && keys n && wait_for "cancelled: nothing done" &&
+    [ "$(step_glyph 1)" = "·" ] && ! grep -q '"type":"http.result"' "$tmp/confirm.jsonl"
+ok $? "confirm: true on an http step asks first; no sends nothing"
+keys Enter && wait_for "Start this step\?" && keys y && wait_for "^> +1 ✔" &&
+    grep -q '"type":"http.result"' "$tmp/confirm.jsonl"
+ok $? "confirm: true: yes runs the step"
 keys q
 wait_for "EXITED"
 

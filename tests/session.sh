@@ -207,6 +207,35 @@ st=$?
 ok $? "rehearse check --format json"
 STAGE_VERSION_FILE="$STAGE_VERSION_FILE" "$top_srcdir/runbooks/demo/deploy.sh" 1.5.1 >/dev/null
 
+# confirm: true on an http step: batch refuses it without --yes (like
+# every confirmation), runs it with --yes; check skips it.
+cat >"$tmp/rb/confirm.yml" <<EOR
+runbook: confirm first
+owner: ops
+http: { base_url: "$base" }
+routes:
+  - { name: version, path: /version }
+steps:
+  - { title: Probe after asking, http: version, confirm: true }
+  - { title: Plain probe, http: version }
+EOR
+run --audit "$tmp/confirm.jsonl" "$tmp/rb/confirm.yml"
+[ "$(rc)" = 1 ] && [ "$(line 1)" = fail ] && [ "$(line 2)" = pass ] &&
+    grep -q "^1 .*refused: the runbook asks for confirmation (confirm: true); run with --yes" "$tmp/out" &&
+    [ "$(grep -c '"type":"http.result"' "$tmp/confirm.jsonl")" = 1 ]
+ok $? "run --batch refuses a confirm: true http step without --yes"
+run --yes --audit "$tmp/confirm2.jsonl" "$tmp/rb/confirm.yml"
+[ "$(rc)" = 0 ] && [ "$(line 1)" = pass ] && [ "$(line 2)" = pass ]
+ok $? "run --batch --yes runs a confirm: true step"
+run --read-only --audit "$tmp/confirm3.jsonl" "$tmp/rb/confirm.yml"
+[ "$(rc)" = 0 ] && [ "$(line 1)" = skipped ] && [ "$(line 2)" = pass ]
+ok $? "run --batch --read-only skips a confirm: true step (nobody to ask)"
+"$REHEARSE" check "$tmp/rb/confirm.yml" >"$tmp/out" 2>"$tmp/err"
+st=$?
+[ $st = 0 ] && grep -q "^skip step 1: Probe after asking: .*confirm: true" "$tmp/out" &&
+    grep -q "^ok   step 2" "$tmp/out"
+ok $? "rehearse check skips a confirm: true step"
+
 # Resume after kill -9.
 cat >"$tmp/rb/long.yml" <<EOR
 runbook: a long one

@@ -19,6 +19,7 @@
 #include "glyphs.h"
 #include "loop.h"
 #include "monitor.h"
+#include "policy.h"
 #include "purge.h"
 #include "readout.h"
 #include "redis.h"
@@ -678,11 +679,13 @@ quit_yes(struct dash *d, const char *unused)
 	loop_exit(d->env->loop);
 }
 
+/* Enter on a step: what happens is the policy's to say. */
 static void
 run_selected(struct dash *d)
 {
 	const struct rb_step *st = &d->rb->steps[d->sel];
 	const struct step_run *r = session_step(d->session, d->sel);
+	struct policy_decision pd;
 	char *what;
 
 	if (r->state != STEP_PENDING) {
@@ -690,26 +693,53 @@ run_selected(struct dash *d)
 		return;
 	}
 	d->action_step = d->sel;
-	if (st->kind == STEP_MANUAL) {
-		start_step(d, "");
-		say(d, "manual step: p marks it pass, f marks it fail");
+	pd = policy_decide(d->rb, d->sel, POLICY_DASHBOARD, d->env->read_only ?
+	    POLICY_READ_ONLY : 0);
+	switch (pd.verdict) {
+	case POLICY_SKIP:
+		session_skip(d->session, d->sel, pd.why);
+		say(d, "step %zu skipped: %s", d->sel + 1, pd.why);
 		return;
+	case POLICY_REFUSE:
+		session_refuse(d->session, d->sel, pd.why);
+		say(d, "step %zu refused: %s", d->sel + 1, pd.why);
+		return;
+	case POLICY_RUN:
+		start_step(d, "");
+		if (st->kind == STEP_MANUAL)
+			say(d, "manual step: p marks it pass, f marks it fail");
+		return;
+	case POLICY_ASK:
+		break;
 	}
-	if (!session_step_is_action(d->session, d->sel) || st->kind ==
-	    STEP_PURGE || d->env->read_only) {
+	switch (pd.show) {
+	case POLICY_SHOW_PREVIEW:
 		/* Purges preview first and ask when the count is known. */
 		start_step(d, "");
 		return;
+	case POLICY_SHOW_COMMAND:
+		what = st->kind == STEP_RUN ? xprintf("%s%s", st->cmd.shell ?
+		    "sh -c " : "", st->cmd.text) : xprintf("%s",
+		    d->rb->rollbacks[st->rollback].check.text);
+		ask(d, "Run this command?", NULL, start_step, NULL);
+		body(d, what);
+		free(what);
+		what = xprintf("in %s", d->rb->dir);
+		body(d, what);
+		free(what);
+		return;
+	case POLICY_SHOW_STEP:
+	case POLICY_SHOW_NONE:
+		ask(d, "Start this step?", NULL, start_step, NULL);
+		body(d, st->title);
+		what = step_describe(d->rb, st);
+		body(d, what);
+		free(what);
+		if (st->why != NULL)
+			body(d, st->why);
+		body(d, "the runbook asks before this step starts (confirm: true)");
+		return;
 	}
-	what = st->kind == STEP_RUN ? xprintf("%s%s", st->cmd.shell ?
-	    "sh -c " : "", st->cmd.text) : xprintf("%s",
-	    d->rb->rollbacks[st->rollback].check.text);
-	ask(d, "Run this command?", NULL, start_step, NULL);
-	body(d, what);
-	free(what);
-	what = xprintf("in %s", d->rb->dir);
-	body(d, what);
-	free(what);
 }
 
 static void
@@ -920,8 +950,16 @@ key_normal(struct dash *d, int ch)
 			say(d, "p and f mark manual steps");
 			break;
 		}
-		if (session_step(d->session, d->sel)->state == STEP_PENDING)
+		if (session_step(d->session, d->sel)->state == STEP_PENDING) {
+			struct policy_decision pd = policy_decide(d->rb, d->sel,
+			    POLICY_DASHBOARD, 0);
+
+			if (pd.verdict != POLICY_RUN) {
+				say(d, "%s", pd.why ? pd.why : "not now");
+				break;
+			}
 			start_step((d->action_step = d->sel, d), "");
+		}
 		d->action_step = d->sel;
 		input(d, ch == 'p' ? "pass; a note (optional):" :
 		    "fail; what is wrong:", ch == 'p' ? manual_pass :

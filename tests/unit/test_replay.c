@@ -114,6 +114,7 @@ START_TEST(index_and_read_back)
 	ck_assert_uint_eq(replay_lines(r), 2 + 900 * 3);
 	ck_assert_int_eq(replay_verdict(r, v, sizeof v), VERIFY_INTACT);
 	ck_assert_msg(strstr(v, "intact: 2702 records") != NULL, "%s", v);
+	ck_assert_msg(strstr(v, "(unsealed: a chain without a key") != NULL, "%s", v);
 	ck_assert_str_eq(replay_info(r)->title, "blog page cache, release "
 	    "1.5.2");
 	ck_assert(replay_info(r)->ended);
@@ -501,7 +502,7 @@ START_TEST(picker_lists_and_checks_logs)
 		ck_assert_int_lt(++guard, 1000);
 	ck_assert(d.e[2].checked);
 	ck_assert_int_eq(d.e[2].status, VERIFY_INTACT);
-	ck_assert_str_eq(d.e[2].state, "intact");
+	ck_assert_str_eq(d.e[2].state, "intact (unsealed)");
 	ck_assert_uint_eq(d.e[2].pass, 3);	/* steps 1, 2, 5 */
 	ck_assert_uint_eq(d.e[2].fail, 1);
 	ck_assert_uint_eq(d.e[2].other, 1);

@@ -1,0 +1,66 @@
+/* policy.h: the one place that decides whether a step may run.  For a
+ * step of a runbook in a mode (the dashboard, `run --batch` with or
+ * without --yes, `check`, --read-only) it answers: run it, ask the
+ * operator first (and what to show), refuse it (why: the step fails) or
+ * skip it (why).  Batch, check and the dashboard all ask here; nothing
+ * else decides.  The answer rests on a per-kind property table (does the
+ * kind change the world, can check_safe make it harmless, does it need a
+ * person), so that it can move into a step-kind module later. */
+#ifndef REHEARSE_POLICY_H
+#define REHEARSE_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "runbook.h"
+
+enum policy_mode {
+	POLICY_DASHBOARD,	/* a person at the screen */
+	POLICY_BATCH,		/* rehearse run --batch */
+	POLICY_CHECK,		/* rehearse check: read-only checks only */
+};
+#define POLICY_NMODES 3
+
+/* Flags. */
+#define POLICY_YES	 0x1	/* --yes: the confirmations are given */
+#define POLICY_READ_ONLY 0x2	/* --read-only: nothing that acts runs */
+
+enum policy_verdict {
+	POLICY_RUN,		/* start it now */
+	POLICY_ASK,		/* ask the operator first: see .show */
+	POLICY_REFUSE,		/* do not start it; it fails with .why */
+	POLICY_SKIP,		/* do not start it; it is skipped with .why */
+};
+
+enum policy_show {
+	POLICY_SHOW_NONE,
+	POLICY_SHOW_COMMAND,	/* the command and where it runs, y/n */
+	POLICY_SHOW_PREVIEW,	/* a purge: start it; ask when the preview
+				 * has the count and a sample */
+	POLICY_SHOW_STEP,	/* confirm: true: the step and why, y/n */
+};
+
+struct policy_decision {
+	enum policy_verdict verdict;
+	enum policy_show show;	/* with POLICY_ASK */
+	const char	*why;	/* REFUSE, SKIP: the reason (static) */
+};
+
+/* What the kind of step i is, for deciding. */
+struct policy_kind {
+	bool		 acts;		/* changes the world */
+	bool		 check_safe;	/* check_safe: true makes it harmless */
+	bool		 person;	/* needs a person's verdict */
+	bool		 measures;	/* a timing: meaningless in check after
+					 * a purge that check skipped */
+};
+
+const struct policy_kind *policy_kind(enum step_kind);
+/* Whether step i changes the world (an unsafe rollback check does). */
+bool		 policy_acts(const struct runbook *, size_t step);
+/* The decision for step i; flags are POLICY_YES | POLICY_READ_ONLY. */
+struct policy_decision policy_decide(const struct runbook *, size_t step,
+		     enum policy_mode, unsigned flags);
+const char	*policy_verdict_name(enum policy_verdict);
+
+#endif
