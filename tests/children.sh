@@ -1,0 +1,228 @@
+#!/bin/sh
+# children.sh: commands inherit nothing of rehearse's.
+# Through the real binary, against a private redis-server that
+# wants a password and the stage app: a command sees descriptors 0, 1 and 2
+# only (not the authenticated Redis connection, not curl's sockets), every
+# descriptor of rehearse is close-on-exec, a detached daemon keeps nothing
+# of rehearse's, the runbook's secret variables are not in a command's
+# environment unless pass_env lists them, and what a command leaves running
+# is stopped and counted (or kept with keep_background).
+# Speaks TAP.  Needs $REHEARSE, $top_srcdir and $top_builddir.
+set -u
+: "${REHEARSE:=./rehearse}" "${top_srcdir:=.}" "${top_builddir:=.}"
+tmp=$(mktemp -d)
+rpid=
+spid=
+cleanup() {
+	# Only the processes this test started (their pids were written down).
+	for f in "$tmp"/*.pid; do
+		[ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null
+	done
+	[ -n "$spid" ] && kill "$spid" 2>/dev/null
+	[ -n "$rpid" ] && kill "$rpid" 2>/dev/null
+	wait 2>/dev/null
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+n=0
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		sed 's/^/# /' "$tmp/out" "$tmp/err" 2>/dev/null | tail -40
+	fi
+}
+run() {
+	"$REHEARSE" run --batch --yes "$@" >"$tmp/out" 2>"$tmp/err"
+	echo $? >"$tmp/rc"
+}
+rc() { cat "$tmp/rc"; }
+# The output a step's command left in the log (run.done of step $2).
+output_of() {
+	grep "\"type\":\"run.done\",\"step\":$2," "$1"
+}
+# A process that is gone, or dead and waiting to be reaped.
+gone() {
+	[ ! -e "/proc/$1" ] || [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+
+. "$top_srcdir/tests/lib.sh"
+rport=$(( 23000 + $$ % 20000 ))
+export RPASS='redis-pw-7f3a'
+start_redis
+# The password only now: lib.sh's readiness check speaks without one.
+redis-cli -p "$rport" CONFIG SET requirepass "$RPASS" >/dev/null
+"$top_builddir/tests/stage/stage" --port 0 --port-file "$tmp/port" \
+    --redis "redis://127.0.0.1:$rport/0" --db-delay-ms 0 \
+    --version-file "$tmp/version" >/dev/null 2>"$tmp/stage.log" &
+spid=$!
+i=0
+while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+sport=$(cat "$tmp/port")
+base="http://127.0.0.1:$sport"
+
+export CK='cookie-value-91c2'
+export TOK='tok en/+?&=s3cret'
+export OTHER='not-a-secret'
+redis-cli -p "$rport" -a "$RPASS" --no-auth-warning SET "anp:page:/x" 1 >/dev/null
+
+# 1-2: what a command holds.  A purge (Redis connected and authenticated)
+# and an http probe (curl keeps its connection) come first.
+cat >"$tmp/fds.yml" <<EOF
+runbook: descriptors
+owner: ops
+redis: { url: "redis://127.0.0.1:$rport/0", password_env: RPASS }
+http: { base_url: "$base" }
+routes:
+  - { name: page, path: /, keys: ["anp:page:/*"] }
+steps:
+  - { title: Purge, purge: page }
+  - { title: Probe, http: page }
+  - { title: List, run: [ls, /proc/self/fd] }
+  - title: Write to Redis
+    run:
+      - bash
+      - -c
+      - |
+        for fd in \$(seq 3 64); do
+          if (eval "printf 'SET leaked 1\\r\\n' >&\$fd") 2>/dev/null; then echo "wrote \$fd"; fi
+        done
+        echo done
+EOF
+run --audit "$tmp/fds.jsonl" "$tmp/fds.yml"
+[ "$(rc)" = 0 ] && [ "$(sed -n 's/^  | //p' "$tmp/err" | head -4 | tr '\n' ' ')" = "0 1 2 3 " ] &&
+    [ "$(sed -n 's/^  | //p' "$tmp/err" | sed -n 5p)" = done ]
+ok $? "a command sees descriptors 0, 1 and 2 only (3 is ls's own), after Redis and HTTP were used"
+
+! grep -q "wrote" "$tmp/err" &&
+    [ -z "$(redis-cli -p "$rport" -a "$RPASS" --no-auth-warning GET leaked)" ]
+ok $? "writing to the descriptors above 2 fails: the authenticated Redis connection is out of reach"
+
+# 3: rehearse's own descriptors are close-on-exec (what it inherited from
+# this shell is not its own, and is left out).
+cat >"$tmp/cloexec.yml" <<EOF
+runbook: close-on-exec
+owner: ops
+http: { base_url: "$base" }
+routes:
+  - { name: page, path: / }
+steps:
+  - { title: Probe, http: page }
+  - { title: Wait, run: [sleep, "1.5"] }
+EOF
+"$REHEARSE" run --batch --yes --audit "$tmp/cloexec.jsonl" "$tmp/cloexec.yml" >"$tmp/out" 2>"$tmp/err" &
+bpid=$!
+i=0
+while ! grep -q run.intent "$tmp/cloexec.jsonl" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+sleep 0.2
+mine=$(ls /proc/$$/fd)
+bad=
+seen=0
+for f in /proc/$bpid/fd/*; do
+	fd=${f##*/}
+	[ "$fd" -le 2 ] && continue
+	echo "$mine" | grep -qx "$fd" && continue	# inherited from this shell
+	seen=$((seen + 1))
+	flags=$(sed -n 's/^flags:[[:space:]]*//p' "/proc/$bpid/fdinfo/$fd" 2>/dev/null)
+	[ -n "$flags" ] || continue
+	[ $(( 0$flags & 02000000 )) -ne 0 ] || bad="$bad $fd($(readlink "$f"))"
+done
+wait $bpid
+echo "# $seen descriptors of rehearse checked"
+[ -z "$bad" ] && [ $seen -ge 5 ]
+ok $? "every descriptor rehearse opened is close-on-exec (the audit log, libevent's, curl's sockets)${bad:+: not$bad}"
+
+# 4: a detached daemon: not stopped (it left the group), does not hold the
+# step open, and keeps nothing of rehearse's.
+cat >"$tmp/daemon.yml" <<EOF
+runbook: daemon
+owner: ops
+redis: { url: "redis://127.0.0.1:$rport/0", password_env: RPASS }
+routes:
+  - { name: page, keys: ["anp:page:/*"] }
+steps:
+  - { title: Purge, purge: page }
+  - title: Start a daemon
+    run: { command: 'setsid sleep 30 & echo \$! >"$tmp/daemon.pid"; echo started', shell: true }
+EOF
+t0=$(date +%s)
+run --audit "$tmp/daemon.jsonl" "$tmp/daemon.yml"
+t1=$(date +%s)
+dpid=$(cat "$tmp/daemon.pid")
+[ "$(rc)" = 0 ] && [ $((t1 - t0)) -lt 10 ] && [ -e "/proc/$dpid" ] &&
+    [ "$(ls "/proc/$dpid/fd" | sort -n | tr '\n' ' ')" = "0 1 2 " ] &&
+    grep -q "^2 .*held open by a process outside its group" "$tmp/out" &&
+    grep -q '"output_held":true' "$tmp/daemon.jsonl"
+ok $? "a setsid daemon holds descriptors 0, 1 and 2 only after rehearse exits, and does not hold the step open"
+
+# 5-6: the environment.
+cat >"$tmp/env.yml" <<EOF
+runbook: environment
+owner: ops
+redis: { url: "redis://127.0.0.1:$rport/0", password_env: RPASS }
+http:
+  base_url: "$base"
+  profiles:
+    logged-in: { cookie_env: CK }
+routes:
+  - { name: page, path: / }
+steps:
+  - title: Plain
+    run: [sh, -c, 'env | grep -E "^(RPASS|CK|TOK|OTHER)=" | sort; echo end']
+  - title: Uses TOK in its words
+    run: [sh, -c, 'echo "arg=\$1"; env | grep -c "^TOK=" || true', x, '\${TOK}']
+  - title: Passed
+    run:
+      command: [sh, -c, 'env | grep -E "^(RPASS|CK|TOK)=" | sort']
+      pass_env: [RPASS, CK]
+  - title: Shell names it
+    run: { command: 'echo "shell=\${TOK}"; env | grep -c "^RPASS=" || true', shell: true }
+EOF
+run --audit "$tmp/env.jsonl" "$tmp/env.yml"
+[ "$(rc)" = 0 ] &&
+    [ "$(sed -n '/^step 1\//,/^step 2\//s/^  | //p' "$tmp/err" | tr '\n' ' ')" = "OTHER=not-a-secret end " ] &&
+    [ "$(sed -n '/^step 2\//,/^step 3\//s/^  | //p' "$tmp/err" | tr '\n' ' ')" = "arg=[redacted] 0 " ]
+ok $? "password_env, cookie_env and \${NAME} variables are not in a command's environment"
+
+[ "$(sed -n '/^step 3\//,/^step 4\//s/^  | //p' "$tmp/err" | tr '\n' ' ')" = "CK=[redacted] RPASS=[redacted] " ] &&
+    [ "$(sed -n '/^step 4\//,$s/^  | //p' "$tmp/err" | tr '\n' ' ')" = "shell=[redacted] 0 " ] &&
+    ! grep -q -F -e "$RPASS" -e "$CK" -e "$TOK" "$tmp/env.jsonl" "$tmp/err" "$tmp/out"
+ok $? "pass_env passes the variables it lists (a shell command the ones its text names), redacted in the output"
+
+# 8-9: what a command leaves running.
+cat >"$tmp/bg.yml" <<EOF
+runbook: background
+owner: ops
+steps:
+  - title: Leaves one behind
+    run: { command: 'sleep 100 & echo \$! >"$tmp/stopped.pid"; echo ok', shell: true }
+  - title: Keeps one
+    run: { command: 'sleep 100 & echo \$! >"$tmp/kept.pid"; echo ok', shell: true, keep_background: true }
+EOF
+run --audit "$tmp/bg.jsonl" "$tmp/bg.yml"
+stopped=$(cat "$tmp/stopped.pid")
+[ "$(rc)" = 0 ] && grep -q "^1 *pass .*; stopped 1 process left running" "$tmp/out" &&
+    grep -q '"type":"run.done","step":1,.*"stopped":1' "$tmp/bg.jsonl" && gone "$stopped"
+ok $? "a process left running in the command's group is stopped, and the result says so"
+
+kept=$(cat "$tmp/kept.pid")
+grep -q "^2 *pass .*; left 1 process running (keep_background)" "$tmp/out" &&
+    grep -q '"type":"run.done","step":2,.*"left_running":1' "$tmp/bg.jsonl" &&
+    ! gone "$kept" && [ "$(ls "/proc/$kept/fd" | sort -n | tr '\n' ' ')" = "0 1 2 " ]
+ok $? "keep_background: true leaves it running, holding descriptors 0, 1 and 2 only"
+
+# 14: lint: a pass_env name that is no secret is most likely a typo.
+cat >"$tmp/typo.yml" <<EOF
+runbook: typo
+owner: ops
+steps:
+  - title: Deploy
+    run: { command: "./deploy.sh \${FLAG_TOKEN}", pass_env: [FLAG_TOKN] }
+EOF
+"$REHEARSE" lint "$tmp/typo.yml" >"$tmp/out" 2>"$tmp/err"
+[ $? = 0 ] && grep -q "typo.yml:5:61: warning: step 1: pass_env: FLAG_TOKN is not a secret of this runbook (did you mean FLAG_TOKEN?)" "$tmp/err"
+ok $? "lint warns of a pass_env name that is not a secret of the runbook, with a hint"
+
+echo "1..$n"
