@@ -1,12 +1,14 @@
 #!/bin/sh
-# children.sh: commands inherit nothing of rehearse's.
-# Through the real binary, against a private redis-server that
+# children.sh: commands inherit nothing of rehearse's, and redaction tells
+# the truth.  Through the real binary, against a private redis-server that
 # wants a password and the stage app: a command sees descriptors 0, 1 and 2
 # only (not the authenticated Redis connection, not curl's sockets), every
 # descriptor of rehearse is close-on-exec, a detached daemon keeps nothing
 # of rehearse's, the runbook's secret variables are not in a command's
-# environment unless pass_env lists them, and what a command leaves running
-# is stopped and counted (or kept with keep_background).
+# environment unless pass_env lists them, URL-encoded and base64 forms of a
+# secret are redacted, what a command leaves running is stopped and counted
+# (or kept with keep_background), and a secret that is "pass" or "run"
+# leaves verdicts, kinds, the report and --resume alone.
 # Speaks TAP.  Needs $REHEARSE, $top_srcdir and $top_builddir.
 set -u
 : "${REHEARSE:=./rehearse}" "${top_srcdir:=.}" "${top_builddir:=.}"
@@ -42,6 +44,20 @@ rc() { cat "$tmp/rc"; }
 # The output a step's command left in the log (run.done of step $2).
 output_of() {
 	grep "\"type\":\"run.done\",\"step\":$2," "$1"
+}
+# Recomputes every prev and hash of a log (rehearse-audit(5), HASH CHAIN),
+# as someone who edits a record without the key can.
+rechain() {
+	_prev=0000000000000000000000000000000000000000000000000000000000000000
+	: >"$1.new"
+	while IFS= read -r _line; do
+		_body=$(printf '%s' "$_line" | sed 's/,"prev":"[0-9a-f]*","hash":"[0-9a-f]*"}$//')
+		_body="$_body,\"prev\":\"$_prev\""
+		_h=$(printf '%s}' "$_body" | sha256sum | cut -c1-64)
+		printf '%s,"hash":"%s"}\n' "$_body" "$_h" >>"$1.new"
+		_prev=$(printf '%s,"hash":"%s"}' "$_body" "$_h" | sha256sum | cut -c1-64)
+	done <"$1"
+	mv "$1.new" "$1"
 }
 # A process that is gone, or dead and waiting to be reaped.
 gone() {
@@ -191,6 +207,41 @@ ok $? "password_env, cookie_env and \${NAME} variables are not in a command's en
     ! grep -q -F -e "$RPASS" -e "$CK" -e "$TOK" "$tmp/env.jsonl" "$tmp/err" "$tmp/out"
 ok $? "pass_env passes the variables it lists (a shell command the ones its text names), redacted in the output"
 
+# 7: URL-encoded and base64 forms of a secret are redacted, in the log and
+# in the output shown while the command runs.
+TOK_URL_UPPER='tok%20en%2F%2B%3F%26%3Ds3cret'
+TOK_URL_LOWER='tok+en%2f%2b%3f%26%3ds3cret'
+export TOK_URL_UPPER TOK_URL_LOWER
+b64=$(printf '%s' "$TOK" | base64 -w0)
+b64url=$(printf '%s' "$b64" | tr '+/' '-_' | tr -d '=')
+b64nl=$(printf '%s\n' "$TOK" | base64 -w0)
+b64x=$(printf 'x%s' "$TOK" | base64 -w0)
+b64xy=$(printf 'xy%s!' "$TOK" | base64 -w0)
+export b64 b64url b64nl b64x b64xy	# not secrets: the command prints them
+cat >"$tmp/enc.yml" <<EOF
+runbook: encodings
+owner: ops
+steps:
+  - title: Print the secret encoded
+    run:
+      command: [sh, -c, 'printf "%s\n" "\$TOK_URL_UPPER" "\$TOK_URL_LOWER" "\$b64" "\$b64url" "\$b64nl" "\$b64x" "\$b64xy"', '\${TOK}']
+EOF
+run --audit "$tmp/enc.jsonl" "$tmp/enc.yml"
+good=0
+[ "$(rc)" = 0 ] || good=1
+# The middle of the shifted encodings: characters only the secret decides.
+for form in "$TOK_URL_UPPER" "$TOK_URL_LOWER" "$b64" "$b64url" \
+    "$(echo "$b64nl" | cut -c1-20)" "$(echo "$b64x" | cut -c3-22)" \
+    "$(echo "$b64xy" | cut -c4-23)"; do
+	if grep -q -F -- "$form" "$tmp/enc.jsonl" "$tmp/err" "$tmp/out"; then
+		echo "# not redacted: $form"
+		good=1
+	fi
+done
+[ "$(output_of "$tmp/enc.jsonl" 1 | grep -o 'redacted' | wc -l)" -ge 7 ] || good=1
+[ "$(grep -c '^  | .*\[redacted\]' "$tmp/err")" = 7 ] || good=1
+ok $good "URL-encoded (both cases, + for a space) and base64 forms (standard, URL-safe, shifted) are redacted in the log and on screen"
+
 # 8-9: what a command leaves running.
 cat >"$tmp/bg.yml" <<EOF
 runbook: background
@@ -212,6 +263,82 @@ grep -q "^2 *pass .*; left 1 process running (keep_background)" "$tmp/out" &&
     grep -q '"type":"run.done","step":2,.*"left_running":1' "$tmp/bg.jsonl" &&
     ! gone "$kept" && [ "$(ls "/proc/$kept/fd" | sort -n | tr '\n' ' ')" = "0 1 2 " ]
 ok $? "keep_background: true leaves it running, holding descriptors 0, 1 and 2 only"
+
+# 10-13: secrets that are "pass" and "run" (a cookie, a \${NAME} value).
+export SECRET_PASS=pass SECRET_RUN=run
+cat >"$tmp/short.yml" <<EOF
+runbook: short secrets
+owner: ops
+http:
+  base_url: "$base"
+  profiles:
+    logged-in: { cookie_env: SECRET_PASS }
+routes:
+  - { name: page, path: / }
+steps:
+  - title: Deploy
+    run: [sh, -c, 'echo deployed >>"\$1"; echo "\$2 and pass"', x, "$tmp/deploys", '\${SECRET_RUN}']
+  - { title: Probe, http: page }
+  - { title: Something slow, run: [sleep, "5"] }
+  - { title: Last probe, http: page }
+EOF
+"$REHEARSE" run --batch --yes --audit "$tmp/short.jsonl" "$tmp/short.yml" >/dev/null 2>&1 &
+bpid=$!
+i=0
+while [ "$(grep -c '"type":"run.intent"' "$tmp/short.jsonl" 2>/dev/null)" != 2 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+kids=$(pgrep -P $bpid)	# the sleep it ran: this test's, not another's
+kill -9 $bpid
+wait $bpid 2>/dev/null
+[ -n "$kids" ] && kill $kids 2>/dev/null
+grep -q '"type":"step.result","step":1,.*"verdict":"pass"' "$tmp/short.jsonl" &&
+    grep -q '"type":"step.start","step":3,.*"kind":"run"' "$tmp/short.jsonl" &&
+    grep -q '"type":"http.result","step":2,.*"verdict":"pass"' "$tmp/short.jsonl" &&
+    ! grep -q '"verdict":"\[redacted\]"\|"kind":"\[redacted\]"' "$tmp/short.jsonl" &&
+    output_of "$tmp/short.jsonl" 1 | grep -q '"output":"run and \[redacted\]\\n"'
+ok $? "a secret that is 'pass' or 'run' leaves verdicts and kinds alone; 'pass' is redacted from the output (shorter ones only as a whole value)"
+
+"$REHEARSE" run --batch --yes --resume "$tmp/short.jsonl" >"$tmp/out" 2>"$tmp/err"
+st=$?
+[ $st = 1 ] && [ "$(wc -l <"$tmp/deploys")" = 1 ] &&
+    grep -q "^1 *pass" "$tmp/out" && grep -q "^2 *pass" "$tmp/out" &&
+    grep -q "^3 .*outcome unknown" "$tmp/out" && grep -q "^4 *pass" "$tmp/out" &&
+    "$REHEARSE" verify -q "$tmp/short.jsonl" 2>/dev/null
+ok $? "--resume keeps the passed deploy (it does not run again) and runs the rest"
+
+"$REHEARSE" report "$tmp/short.jsonl" >"$tmp/out" 2>"$tmp/err"
+grep -q "^| 1 | Deploy | run | pass |" "$tmp/out" &&
+    grep -q "^| 2 | Probe | http | pass |" "$tmp/out" &&
+    ! grep -q "| \[redacted\] |" "$tmp/out"
+ok $? "rehearse report shows the real verdicts and kinds"
+
+# A log written before this fix, with its verdict redacted: the step is not
+# run again (its outcome is unknown), it is reported.
+cat >"$tmp/old.yml" <<EOF
+runbook: old log
+owner: ops
+steps:
+  - title: Deploy
+    run: [sh, -c, 'echo deployed >>"\$1"', x, "$tmp/old-deploys"]
+  - { title: Slow, run: [sleep, "5"] }
+EOF
+"$REHEARSE" run --batch --yes --audit "$tmp/old.jsonl" "$tmp/old.yml" >/dev/null 2>&1 &
+bpid=$!
+i=0
+while [ "$(grep -c '"type":"run.intent"' "$tmp/old.jsonl" 2>/dev/null)" != 2 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+kids=$(pgrep -P $bpid)
+kill -9 $bpid
+wait $bpid 2>/dev/null
+[ -n "$kids" ] && kill $kids 2>/dev/null
+# Forge what the old writer wrote, and re-chain the log so that it verifies.
+sed -i 's/\("step":1,.*"verdict":\)"pass"/\1"[redacted]"/' "$tmp/old.jsonl"
+rechain "$tmp/old.jsonl"
+"$REHEARSE" verify "$tmp/old.jsonl" >/dev/null 2>&1	# never ended: 1
+[ $? = 1 ] && grep -q '"verdict":"\[redacted\]"' "$tmp/old.jsonl" &&
+    "$REHEARSE" run --batch --yes --resume "$tmp/old.jsonl" >"$tmp/out" 2>"$tmp/err"
+[ "$(wc -l <"$tmp/old-deploys")" = 1 ] &&
+    grep -q "^1 .*outcome unknown: its recorded verdict is not one rehearse writes" "$tmp/out" &&
+    "$REHEARSE" verify -q "$tmp/old.jsonl" 2>/dev/null
+ok $? "--resume of a log whose verdict was redacted does not run that step again, and says why"
 
 # 14: lint: a pass_env name that is no secret is most likely a typo.
 cat >"$tmp/typo.yml" <<EOF
