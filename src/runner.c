@@ -207,14 +207,19 @@ build_env(const struct rb_cmd *c, char *const *secret_vars)
 	return env;
 }
 
+/* Each kept part holds RUNNER_SLACK bytes more than it will show: a cut
+ * is made after redaction (run_capture_text), so that a secret across a
+ * cut is whole in what is scrubbed and leaves no piece of itself. */
+#define KEEP	(RUNNER_CAPTURE + RUNNER_SLACK)
+
 static void
 capture(struct run *r, const char *p, size_t len)
 {
 	size_t room;
 
 	r->res.bytes += len;
-	if (r->head.len < RUNNER_CAPTURE) {
-		room = RUNNER_CAPTURE - r->head.len;
+	if (r->head.len < KEEP) {
+		room = KEEP - r->head.len;
 		if (room > len)
 			room = len;
 		buf_add(&r->head, p, room);
@@ -224,14 +229,58 @@ capture(struct run *r, const char *p, size_t len)
 	if (len == 0)
 		return;
 	buf_add(&r->tail, p, len);
-	if (r->tail.len > 2 * RUNNER_CAPTURE) {
-		/* Keep the last RUNNER_CAPTURE bytes. */
-		size_t drop = r->tail.len - RUNNER_CAPTURE;
+	if (r->tail.len > 2 * KEEP) {
+		/* Keep the last KEEP bytes. */
+		size_t drop = r->tail.len - KEEP;
 		r->omitted += drop;
-		memmove(r->tail.data, r->tail.data + drop, RUNNER_CAPTURE);
-		r->tail.len = RUNNER_CAPTURE;
+		memmove(r->tail.data, r->tail.data + drop, KEEP);
+		r->tail.len = KEEP;
 		r->tail.data[r->tail.len] = '\0';
 	}
+}
+
+static char *
+scrubbed(const char *p, run_scrub_fn scrub, void *arg)
+{
+	return scrub != NULL ? scrub(p, strlen(p), arg) : xstrdup(p);
+}
+
+char *
+run_capture_text(const struct run_result *res, run_scrub_fn scrub, void *arg)
+{
+	const char *head = res->head != NULL ? res->head : "";
+	const char *tail = res->tail != NULL ? res->tail : "";
+	char *joined, *h, *t, *out;
+	size_t hl, skip, tl;
+
+	if (res->omitted == 0) {
+		/* All of it: one text, nothing cut. */
+		xasprintf(&joined, "%s%s", head, tail);
+		out = scrubbed(joined, scrub, arg);
+		free(joined);
+		return out;
+	}
+	/* The head loses its last RUNNER_SLACK bytes after redaction, the
+	 * tail its first ones; neither cuts a UTF-8 character. */
+	h = scrubbed(head, scrub, arg);
+	hl = strlen(h);
+	hl = hl > RUNNER_SLACK ? hl - RUNNER_SLACK : 0;
+	while (hl > 0 && ((unsigned char)h[hl] & 0xc0) == 0x80)
+		hl--;
+	h[hl] = '\0';
+	t = scrubbed(tail, scrub, arg);
+	tl = strlen(t);
+	skip = tl > RUNNER_SLACK ? RUNNER_SLACK : tl;
+	while (skip < tl && ((unsigned char)t[skip] & 0xc0) == 0x80)
+		skip++;
+	xasprintf(&out, "%s\n... %zu bytes not kept ...\n%s", h,
+	    res->omitted + 2 * RUNNER_SLACK,
+	    t + skip);
+	explicit_bzero(h, strlen(h));
+	explicit_bzero(t, tl);
+	free(h);
+	free(t);
+	return out;
 }
 
 static void
@@ -318,21 +367,17 @@ finish(struct run *r)
 		res->exit_code = -1;
 		res->signal = WTERMSIG(r->status);
 	}
-	if (r->tail.len > RUNNER_CAPTURE) {
-		size_t drop = r->tail.len - RUNNER_CAPTURE;
+	if (r->tail.len > KEEP) {
+		size_t drop = r->tail.len - KEEP;
 		r->omitted += drop;
-		memmove(r->tail.data, r->tail.data + drop, RUNNER_CAPTURE);
-		r->tail.len = RUNNER_CAPTURE;
+		memmove(r->tail.data, r->tail.data + drop, KEEP);
+		r->tail.len = KEEP;
 		r->tail.data[r->tail.len] = '\0';
 	}
-	if (r->omitted == 0 && r->tail.len > 0)
-		xasprintf(&res->capture, "%s%s", r->head.data, r->tail.data);
-	else if (r->omitted > 0)
-		xasprintf(&res->capture, "%s\n... %zu bytes not kept ...\n%s",
-		    r->head.data ? r->head.data : "", r->omitted,
-		    r->tail.data ? r->tail.data : "");
-	else
-		res->capture = xstrdup(r->head.data ? r->head.data : "");
+	res->head = r->head.data;
+	res->tail = r->tail.data;
+	res->omitted = r->omitted;
+	res->capture = run_capture_text(res, NULL, NULL);
 	if (r->done != NULL)
 		r->done(res, r->arg);
 	timer_free(r->deadline);

@@ -20,6 +20,8 @@
 #include "runbook.h"
 
 #define RUNNER_CAPTURE		(32 * 1024)	/* kept: head and tail each */
+#define RUNNER_SLACK		(16 * 1024)	/* kept past a cut, scrubbed,
+						 * then dropped */
 #define RUNNER_LINE		4096		/* longer lines are split */
 #define RUNNER_GRACE_S		2.0		/* SIGTERM to SIGKILL */
 #define RUNNER_LINGER_S		0.5		/* output read after the exit */
@@ -40,7 +42,11 @@ struct run_result {
 	double		 ms;
 	size_t		 bytes;		/* all output */
 	size_t		 lines;
-	char		*capture;	/* head ... tail, NUL-terminated */
+	char		*capture;	/* head ... tail, NUL-terminated, not
+					 * scrubbed: see run_capture_text() */
+	const char	*head;		/* the parts kept, with their slack */
+	const char	*tail;
+	size_t		 omitted;	/* bytes between them, not kept */
 	char		**expanded;	/* values of ${NAME} used (secrets) */
 	size_t		 nexpanded;
 };
@@ -65,6 +71,16 @@ void		 run_stop(struct run *);
  * they may be secrets, to keep out of logs and screens. */
 void		 run_secrets(const struct rb_cmd *, void (*add)(void *,
 		     const char *), void *arg);
+typedef char *(*run_scrub_fn)(const char *text, size_t len, void *arg);
+
+/* The output kept, for a record or a screen: all of it when it is at most
+ * 2 * (RUNNER_CAPTURE + RUNNER_SLACK) bytes, otherwise about the first and
+ * the last RUNNER_CAPTURE bytes around a line "... N bytes not kept ...".
+ * scrub (may be NULL) returns a new redacted copy; it sees each part
+ * before it is cut, so that a secret across a cut leaves no piece of
+ * itself.  A new string. */
+char		*run_capture_text(const struct run_result *, run_scrub_fn,
+		     void *arg);
 /* "; stopped 2 processes left running" and the like, or "": what the
  * command left behind, to append to what was observed.  A new string. */
 char		*run_background_text(const struct run_result *);

@@ -595,6 +595,12 @@ run_line(const char *line, size_t len, bool err, void *arg)
 		s->hooks.output(s, lv->step, line, len, err, s->hooks.arg);
 }
 
+static char *
+scrub_output(const char *text, size_t len, void *arg)
+{
+	return audit_scrub(arg, text, len);
+}
+
 /* What a command left running, for its result record. */
 static void
 background_json(const struct run_result *res, json_t *d)
@@ -616,7 +622,7 @@ command_done(const struct run_result *res, void *arg)
 	bool ok = res->exit_code == 0 && !res->timed_out;
 	const char *type = st->kind == STEP_RUN ? "run.done" :
 	    "rollback_check.result";
-	char *background;
+	char *background, *output;
 	json_t *d;
 
 	lv->run = NULL;
@@ -637,13 +643,15 @@ command_done(const struct run_result *res, void *arg)
 		    res->exit_code, res->ms / 1000, res->lines,
 		    res->lines == 1 ? "" : "s", background);
 	free(background);
+	output = run_capture_text(res, scrub_output, s->audit);
 	d = json_pack("{s:s, s:i, s:i, s:b, s:b, s:f, s:I, s:I, s:s}",
 	    "command", st->kind == STEP_RUN ? st->cmd.text :
 	    s->rb->rollbacks[st->rollback].check.text,
 	    "exit", res->exit_code, "signal", res->signal,
 	    "timed_out", res->timed_out, "killed", res->killed, "ms", res->ms,
 	    "bytes", (json_int_t)res->bytes, "lines", (json_int_t)res->lines,
-	    "output", res->capture ? res->capture : "");
+	    "output", output);
+	free(output);
 	background_json(res, d);
 	if (lv->intent != 0)
 		audit_result(s->audit, lv->intent, type, (unsigned)i + 1, d);
@@ -997,15 +1005,18 @@ rollback_done(const struct run_result *res, void *arg)
 {
 	struct rollback_ctx *c = arg;
 	struct session *s = c->s;
+	char *output;
 	json_t *d;
 	size_t k;
 
 	for (k = 0; s->audit != NULL && k < res->nexpanded; k++)
 		audit_add_secret(s->audit, res->expanded[k]);
+	output = run_capture_text(res, scrub_output, s->audit);
 	d = json_pack("{s:s, s:i, s:i, s:b, s:f, s:s}", "rollback",
 	    s->rb->rollbacks[c->rollback].name, "exit", res->exit_code,
 	    "signal", res->signal, "timed_out", res->timed_out, "ms", res->ms,
-	    "output", res->capture ? res->capture : "");
+	    "output", output);
+	free(output);
 	background_json(res, d);
 	audit_result(s->audit, c->intent, "rollback.done", 0, d);
 	s->rollback_run = NULL;

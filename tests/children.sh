@@ -242,7 +242,31 @@ done
 [ "$(grep -c '^  | .*\[redacted\]' "$tmp/err")" = 7 ] || good=1
 ok $good "URL-encoded (both cases, + for a space) and base64 forms (standard, URL-safe, shifted) are redacted in the log and on screen"
 
-# 8-9: what a command leaves running.
+# 8: a secret across the places where a long output is cut (its first
+# 32 KB, its last 32 KB) leaves no piece of itself in the log.
+cat >"$tmp/cut.yml" <<EOF
+runbook: cut
+owner: ops
+steps:
+  - title: Long output
+    run: [sh, -c, 'head -c 32760 /dev/zero | tr "\\\\0" a; printf %s "\$1"; head -c 200000 /dev/zero | tr "\\\\0" b; printf %s "\$1"; head -c 32760 /dev/zero | tr "\\\\0" c', x, '\${TOK}']
+EOF
+run --audit "$tmp/cut.jsonl" "$tmp/cut.yml"
+good=0
+[ "$(rc)" = 0 ] && output_of "$tmp/cut.jsonl" 1 | grep -q 'bytes not kept' || good=1
+# Every three bytes of the secret in a row.
+k=1
+while [ $k -le $((${#TOK} - 2)) ]; do
+	gram=$(printf '%s' "$TOK" | cut -c$k-$((k + 2)))
+	if output_of "$tmp/cut.jsonl" 1 | sed 's/.*"output":"//' | grep -q -F -- "$gram"; then
+		echo "# a piece of the secret is left: '$gram'"
+		good=1
+	fi
+	k=$((k + 1))
+done
+ok $good "a secret across the cuts of a long output leaves no piece of itself in the log"
+
+# 9-10: what a command leaves running.
 cat >"$tmp/bg.yml" <<EOF
 runbook: background
 owner: ops
@@ -264,7 +288,7 @@ grep -q "^2 *pass .*; left 1 process running (keep_background)" "$tmp/out" &&
     ! gone "$kept" && [ "$(ls "/proc/$kept/fd" | sort -n | tr '\n' ' ')" = "0 1 2 " ]
 ok $? "keep_background: true leaves it running, holding descriptors 0, 1 and 2 only"
 
-# 10-13: secrets that are "pass" and "run" (a cookie, a \${NAME} value).
+# 11-14: secrets that are "pass" and "run" (a cookie, a \${NAME} value).
 export SECRET_PASS=pass SECRET_RUN=run
 cat >"$tmp/short.yml" <<EOF
 runbook: short secrets
@@ -340,7 +364,7 @@ rechain "$tmp/old.jsonl"
     "$REHEARSE" verify -q "$tmp/old.jsonl" 2>/dev/null
 ok $? "--resume of a log whose verdict was redacted does not run that step again, and says why"
 
-# 14: lint: a pass_env name that is no secret is most likely a typo.
+# 15: lint: a pass_env name that is no secret is most likely a typo.
 cat >"$tmp/typo.yml" <<EOF
 runbook: typo
 owner: ops

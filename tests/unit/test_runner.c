@@ -168,6 +168,64 @@ START_TEST(capture_is_bounded)
 }
 END_TEST
 
+/* Replaces every SECRETSECRET with [redacted]. */
+static char *
+scrub_secret(const char *text, size_t len, void *arg)
+{
+	const char *p = text, *hit;
+	char *out = xcalloc(1, len + 1), *o = out;
+
+	(void)arg;
+	while ((hit = strstr(p, "SECRETSECRET")) != NULL) {
+		memcpy(o, p, (size_t)(hit - p));
+		o += hit - p;
+		memcpy(o, "[redacted]", 10);
+		o += 10;
+		p = hit + 12;
+	}
+	strcpy(o, p);
+	return out;
+}
+
+static char *cut_text;
+
+static void
+on_done_cut(const struct run_result *res, void *arg)
+{
+	cut_text = run_capture_text(res, scrub_secret, NULL);
+	on_done(res, arg);
+}
+
+START_TEST(a_secret_across_a_cut_leaves_no_piece)
+{
+	struct runbook *rb;
+	struct loop *l = loop_new();
+	char *cause = NULL, *p;
+	struct got g;
+
+	/* One secret across the place where the head is cut (32 KB), one
+	 * across the place where the tail starts (32 KB before the end). */
+	rb = rb_with("[sh, -c, 'head -c 32762 /dev/zero | tr \"\\\\0\" a; "
+	    "printf SECRETSECRET; head -c 200000 /dev/zero | tr \"\\\\0\" b; "
+	    "printf SECRETSECRET; head -c 32762 /dev/zero | tr \"\\\\0\" c']");
+	memset(&g, 0, sizeof g);
+	ck_assert_msg(run_start(l, &rb->steps[0].cmd, NULL, NULL, 10, NULL,
+	    on_done_cut, &g, &cause) != NULL, "%s", cause);
+	ck_assert(run_until(l, is_done, &g, 20));
+	ck_assert_uint_eq(g.res.bytes, 32762 + 12 + 200000 + 12 + 32762);
+	ck_assert_ptr_nonnull(strstr(cut_text, "bytes not kept"));
+	for (p = cut_text; *p != '\0'; p++)
+		ck_assert_msg(!(*p >= 'A' && *p <= 'Z'), "a piece of the secret "
+		    "at %zu: %.20s", (size_t)(p - cut_text), p);
+	ck_assert_uint_ge(strlen(cut_text), 2 * RUNNER_CAPTURE - 100);
+	ck_assert_uint_le(strlen(cut_text), 2 * RUNNER_CAPTURE + 100);
+	free(cut_text);
+	got_free(&g);
+	loop_free(l);
+	runbook_free(rb);
+}
+END_TEST
+
 START_TEST(only_descriptors_0_1_2)
 {
 	struct got g;
@@ -289,6 +347,7 @@ main(void)
 	tcase_add_test(tc, unset_variable_is_refused_before_running);
 	tcase_add_test(tc, timeout_kills_the_whole_group);
 	tcase_add_test(tc, capture_is_bounded);
+	tcase_add_test(tc, a_secret_across_a_cut_leaves_no_piece);
 	tcase_add_test(tc, only_descriptors_0_1_2);
 	tcase_add_test(tc, secret_variables_are_withheld_unless_passed);
 	tcase_add_test(tc, what_is_left_running_is_stopped_and_counted);
