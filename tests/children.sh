@@ -240,7 +240,37 @@ for form in "$TOK_URL_UPPER" "$TOK_URL_LOWER" "$b64" "$b64url" \
 done
 [ "$(output_of "$tmp/enc.jsonl" 1 | grep -o 'redacted' | wc -l)" -ge 7 ] || good=1
 [ "$(grep -c '^  | .*\[redacted\]' "$tmp/err")" = 7 ] || good=1
-ok $good "URL-encoded (both cases, + for a space) and base64 forms (standard, URL-safe, shifted) are redacted in the log and on screen"
+ok $good "URL-encoded (both cases, + for a space) and base64 forms (standard, URL-safe, shifted) are redacted in the log and in batch output"
+
+# The same on the dashboard, in a real terminal.
+sock="$tmp/tmux.sock"
+tmux -S "$sock" -f /dev/null new-session -d -s rh -x 120 -y 40 \
+    "env LANG=C.UTF-8 '$REHEARSE' run --audit '$tmp/enc-ui.jsonl' '$tmp/enc.yml'; sleep 60"
+screen() { tmux -S "$sock" capture-pane -p -t rh 2>/dev/null; }
+wait_for() {	# wait_for REGEX: up to 10 s
+	_end=$(( $(date +%s) + 10 ))
+	while [ "$(date +%s)" -le $_end ]; do
+		screen | grep -q -E -- "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+good=0
+wait_for "Print the secret encoded" && tmux -S "$sock" send-keys -t rh Enter &&
+    wait_for "Run this command" && tmux -S "$sock" send-keys -t rh y &&
+    wait_for "^> +1 ✔" || good=1
+screen >"$tmp/out"
+for form in "$TOK_URL_UPPER" "$TOK_URL_LOWER" "$b64" "$b64url" \
+    "$(echo "$b64nl" | cut -c1-20)" "$(echo "$b64x" | cut -c3-22)" \
+    "$(echo "$b64xy" | cut -c4-23)" "$TOK"; do
+	if grep -q -F -- "$form" "$tmp/out"; then
+		echo "# on screen: $form"
+		good=1
+	fi
+done
+[ "$(grep -c '\[redacted\]' "$tmp/out")" -ge 5 ] || good=1
+tmux -S "$sock" kill-server 2>/dev/null
+ok $good "the dashboard shows the command's output with those forms redacted"
 
 # 8: a secret across the places where a long output is cut (its first
 # 32 KB, its last 32 KB) leaves no piece of itself in the log.
