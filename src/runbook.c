@@ -1566,9 +1566,9 @@ add_secret_var(struct runbook *rb, const char *name)
 	rb->secret_vars[rb->nsecret_vars] = NULL;
 }
 
-/* Every ${NAME} of a command's text. */
-static void
-add_cmd_vars(struct runbook *rb, const struct rb_cmd *c)
+void
+rb_cmd_vars(const struct rb_cmd *c, void (*fn)(const char *, void *),
+    void *arg)
 {
 	const char *p, *end;
 	char *name;
@@ -1579,9 +1579,22 @@ add_cmd_vars(struct runbook *rb, const struct rb_cmd *c)
 			break;
 		name = xstrndup(p + 2, (size_t)(end - p - 2));
 		if (*name != '\0' && env_name_ok(name))
-			add_secret_var(rb, name);
+			fn(name, arg);
 		free(name);
 	}
+}
+
+static void
+add_var_cb(const char *name, void *arg)
+{
+	add_secret_var(arg, name);
+}
+
+/* Every ${NAME} of a command's text. */
+static void
+add_cmd_vars(struct runbook *rb, const struct rb_cmd *c)
+{
+	rb_cmd_vars(c, add_var_cb, rb);
 }
 
 /* Collects rb->secret_vars, then warns of a pass_env name that is none of

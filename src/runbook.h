@@ -217,6 +217,10 @@ size_t		 runbook_route(const struct runbook *, const char *);
 size_t		 runbook_rollback(const struct runbook *, const char *);
 size_t		 runbook_profile(const struct runbook *, const char *);
 size_t		 runbook_step(const struct runbook *, const char *);
+/* Calls fn(name, arg) for each ${NAME} of the command's text, in order
+ * (a name may come more than once). */
+void		 rb_cmd_vars(const struct rb_cmd *, void (*fn)(const char *,
+		     void *), void *arg);
 /* True when name is one of rb->secret_vars. */
 bool		 runbook_secret_var(const struct runbook *, const char *name);
 /* True for a purge, run step (they change the world). */

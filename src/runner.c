@@ -83,40 +83,45 @@ env_lookup(const char *name, void *arg)
 	return getenv(name);
 }
 
+struct secrets_cb {
+	void		(*add)(void *, const char *);
+	void		*arg;
+};
+
+static void
+secret_value_cb(const char *name, void *arg)
+{
+	struct secrets_cb *cb = arg;
+	const char *v;
+
+	if ((v = getenv(name)) != NULL)
+		cb->add(cb->arg, v);
+}
+
 void
 run_secrets(const struct rb_cmd *c, void (*add)(void *, const char *),
     void *arg)
 {
-	const char *p, *end, *v;
-	char *name;
+	struct secrets_cb cb = { add, arg };
 
-	for (p = c->text; (p = strstr(p, "${")) != NULL; p = end) {
-		if ((end = strchr(p, '}')) == NULL)
-			break;
-		name = xstrndup(p + 2, (size_t)(end - p - 2));
-		if ((v = getenv(name)) != NULL)
-			add(arg, v);
-		free(name);
-	}
+	rb_cmd_vars(c, secret_value_cb, &cb);
 }
 
 static void
+note_cb(void *arg, const char *v)
+{
+	struct run_result *res = arg;
+
+	res->expanded = xreallocarray(res->expanded, res->nexpanded + 1,
+	    sizeof *res->expanded);
+	res->expanded[res->nexpanded++] = xstrdup(v);
+}
+
+/* The values of the ${NAME} the command uses, kept in the result. */
+static void
 note_expansions(struct run_result *res, const struct rb_cmd *c)
 {
-	const char *p, *end, *v;
-	char *name;
-
-	for (p = c->text; (p = strstr(p, "${")) != NULL; p = end) {
-		if ((end = strchr(p, '}')) == NULL)
-			break;
-		name = xstrndup(p + 2, (size_t)(end - p - 2));
-		if ((v = getenv(name)) != NULL) {
-			res->expanded = xreallocarray(res->expanded,
-			    res->nexpanded + 1, sizeof *res->expanded);
-			res->expanded[res->nexpanded++] = xstrdup(v);
-		}
-		free(name);
-	}
+	run_secrets(c, note_cb, res);
 }
 
 /* The argv to execute, ${NAME} expanded: a list's words one by one; a
@@ -155,16 +160,29 @@ build_argv(const struct rb_cmd *c, char **cause)
 	return argv;
 }
 
-/* True when text names ${name}. */
-static bool
-names_var(const char *text, const char *name, size_t len)
-{
-	const char *p;
+struct names_cb {
+	const char	*name;
+	size_t		 len;
+	bool		 found;
+};
 
-	for (p = text; (p = strstr(p, "${")) != NULL; p += 2)
-		if (strncmp(p + 2, name, len) == 0 && p[2 + len] == '}')
-			return true;
-	return false;
+static void
+names_cb(const char *name, void *arg)
+{
+	struct names_cb *cb = arg;
+
+	if (strlen(name) == cb->len && memcmp(name, cb->name, cb->len) == 0)
+		cb->found = true;
+}
+
+/* True when the command's text names ${name} (name: len bytes). */
+static bool
+names_var(const struct rb_cmd *c, const char *name, size_t len)
+{
+	struct names_cb cb = { name, len, false };
+
+	rb_cmd_vars(c, names_cb, &cb);
+	return cb.found;
 }
 
 /* The child's environment: rehearse's, less the runbook's secret
@@ -196,11 +214,8 @@ build_env(const struct rb_cmd *c, char *const *secret_vars)
 			if (strlen(*v) == len &&
 			    memcmp(*v, environ[i], len) == 0)
 				keep = true;
-		if (!keep && c->shell) {
-			char *name = xstrndup(environ[i], len);
-			keep = names_var(c->text, name, len);
-			free(name);
-		}
+		if (!keep && c->shell)
+			keep = names_var(c, environ[i], len);
 		if (keep)
 			env[k++] = environ[i];
 	}
