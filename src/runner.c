@@ -60,10 +60,16 @@ run_background_text(const struct run_result *res)
 	if (res->stopped > 0)
 		t = xprintf("; stopped %d process%s left running%s",
 		    res->stopped, res->stopped == 1 ? "" : "es", held);
+	else if (res->stopped < 0)
+		t = xprintf("; stopped what it left running (how many is "
+		    "unknown)%s", held);
 	else if (res->left_running > 0)
 		t = xprintf("; left %d process%s running (keep_background)%s",
 		    res->left_running, res->left_running == 1 ? "" : "es",
 		    held);
+	else if (res->left_running < 0)
+		t = xprintf("; left what it started running (keep_background; "
+		    "how many is unknown)%s", held);
 	else
 		return held;
 	free(held);
@@ -501,9 +507,8 @@ reap_poll(void *arg)
 		timer_disarm(r->kill_timer);
 		/* What the group left running is stopped, unless the
 		 * command asked to keep it; either way it is counted. */
+		/* -1: some, but /proc cannot say how many. */
 		left = kill(-r->pid, 0) == 0 ? group_count(r->pid) : 0;
-		if (left < 0)
-			left = 1;	/* some, but /proc cannot say how many */
 		if (r->keep_background)
 			r->res.left_running = left;
 		else {

@@ -34,8 +34,10 @@ struct run_result {
 	bool		 timed_out;
 	bool		 killed;	/* SIGKILL after ignoring SIGTERM */
 	int		 stopped;	/* processes of its group stopped
-					 * after it exited */
-	int		 left_running;	/* kept running (keep_background) */
+					 * after it exited; -1: some, but
+					 * how many is unknown (no /proc) */
+	int		 left_running;	/* kept running (keep_background);
+					 * -1 as above */
 	bool		 output_held;	/* its output was still open after
 					 * the exit (a process that left
 					 * the group); not waited for */
