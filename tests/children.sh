@@ -9,7 +9,8 @@
 # secret are redacted, what a command leaves running is stopped and counted
 # (or kept with keep_background), and a secret that is "pass" or "run"
 # leaves verdicts, kinds, the report and --resume alone.
-# Speaks TAP.  Needs $REHEARSE, $top_srcdir and $top_builddir.
+# Speaks TAP.  Needs $REHEARSE, $top_srcdir and $top_builddir; KEEP_TMP=1
+# keeps its temporary folder for a look afterwards.
 set -u
 : "${REHEARSE:=./rehearse}" "${top_srcdir:=.}" "${top_builddir:=.}"
 tmp=$(mktemp -d)
