@@ -414,10 +414,24 @@ replay_verdicts(struct runctx *c, const char *log)
 		else if (strlen(type) > 7 &&
 		    strcmp(type + strlen(type) - 7, ".intent") == 0)
 			acted[step - 1] = true;	/* until a step.result */
-		else if (strcmp(type, "step.result") == 0 && v != NULL) {
+		else if (strcmp(type, "step.result") == 0) {
 			acted[step - 1] = false;
-			/* Skipped steps (interrupted, before --from) run now. */
-			if (state_named(v) != STEP_SKIPPED)
+			/* The verdict is read from its own member only.  One
+			 * that is not a verdict (a log whose redaction
+			 * rewrote it) does not make the step pending: that
+			 * would run a passed deploy again. */
+			if (v == NULL || state_named(v) == STEP_PENDING) {
+				char *why = xprintf("outcome unknown: its "
+				    "recorded verdict is not one rehearse "
+				    "writes (%s); check by hand", v != NULL ?
+				    v : "none");
+
+				session_restore(c->session, (size_t)step - 1,
+				    STEP_FAILED, why);
+				free(why);
+			} else if (state_named(v) != STEP_SKIPPED)
+				/* Skipped steps (interrupted, before --from)
+				 * run now. */
 				session_restore(c->session, (size_t)step - 1,
 				    state_named(v), json_string_value(
 				    json_object_get(d, "observed")));

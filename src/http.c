@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,16 +132,74 @@ timer_cb(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
+/* Close-on-exec ------------------------------------------------------------
+ *
+ * libcurl opens its sockets without FD_CLOEXEC.  A command rehearse runs
+ * closes every descriptor above 2 before exec anyway; marking them too
+ * keeps them from any other exec (a library's helper, a later change). */
+
+static void
+set_cloexec(int fd)
+{
+	int fl = fcntl(fd, F_GETFD);
+
+	if (fl >= 0 && !(fl & FD_CLOEXEC))
+		fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+}
+
+/* Called by curl for each socket it opens, before it connects. */
+static int
+sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	(void)arg;
+	(void)purpose;
+	set_cloexec(fd);
+	return CURL_SOCKOPT_OK;
+}
+
+#define FD_SEEN_MAX	4096	/* descriptors above are not tracked */
+
+/* Marks in seen (FD_SEEN_MAX bits) the descriptors open now. */
+static void
+fds_open(unsigned char *seen)
+{
+	struct dirent *e;
+	DIR *d;
+	long fd;
+	char *end;
+
+	memset(seen, 0, FD_SEEN_MAX / 8);
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		fd = strtol(e->d_name, &end, 10);
+		if (*end == '\0' && end != e->d_name && fd >= 0 &&
+		    fd < FD_SEEN_MAX && fd != dirfd(d))
+			seen[fd / 8] |= (unsigned char)(1u << (fd % 8));
+	}
+	closedir(d);
+}
+
 struct http *
 http_new(struct loop *l)
 {
 	struct http *h = xcalloc(1, sizeof *h);
+	unsigned char before[FD_SEEN_MAX / 8], after[FD_SEEN_MAX / 8];
+	int fd;
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		fatal("cannot initialise libcurl");
 	h->loop = l;
+	/* curl_multi_init() makes a socketpair to wake itself, without
+	 * close-on-exec (libcurl 7.88) and out of reach of any option:
+	 * what it opened is marked here. */
+	fds_open(before);
 	if ((h->multi = curl_multi_init()) == NULL)
 		fatal("cannot create a libcurl multi handle");
+	fds_open(after);
+	for (fd = 0; fd < FD_SEEN_MAX; fd++)
+		if ((after[fd / 8] & ~before[fd / 8]) & (1u << (fd % 8)))
+			set_cloexec(fd);
 	h->timer = evtimer_new(loop_base(l), on_timer, h);
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
@@ -331,6 +391,7 @@ setup_easy(struct http_probe *p)
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, p);
+	curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
 	if (q->insecure) {
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);

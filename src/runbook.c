@@ -36,6 +36,11 @@ struct loader {
 	char		 paths[4][320];	/* ring of "ctx: field" strings */
 	int		 ring;
 	const struct ynode **compare;	/* per step: compare target node */
+	struct pass_env_at {
+		const struct ynode *n;	/* one name of a pass_env list */
+		char		 ctx[160];
+	}		*pass_at;	/* checked once every secret is known */
+	size_t		 npass_at;
 };
 
 /* "ctx: field" for messages; valid until four more calls. */
@@ -621,7 +626,89 @@ cmd_free(struct rb_cmd *c)
 {
 	free(c->text);
 	cmd_argv_free(c->argv);
+	cmd_argv_free(c->pass_env);
 	memset(c, 0, sizeof *c);
+}
+
+/* pass_env: a list of variable names, each once.  Returns the names,
+ * NULL-terminated, or NULL when there are none or the list is bad. */
+static char **
+load_pass_env(struct loader *L, const struct ynode *map, size_t *np)
+{
+	const struct ynode *n = ymap_get(map, "pass_env"), *it;
+	char **names, *s;
+	size_t i, j, k = 0;
+
+	*np = 0;
+	if (n == NULL || ynode_is_null(n))
+		return NULL;
+	if (n->type != YN_SEQ) {
+		err(L, n, "%s: expected a list of variable names, found %s",
+		    P(L, "pass_env"), ynode_describe(n));
+		return NULL;
+	}
+	names = xcalloc(n->n + 1, sizeof *names);
+	for (i = 0; i < n->n; i++) {
+		it = n->items[i];
+		if (it->type != YN_SCALAR || ynode_is_null(it)) {
+			err(L, it, "%s: each item must be a variable name, "
+			    "found %s", P(L, "pass_env"), ynode_describe(it));
+			continue;
+		}
+		if (strlen(it->str) != it->len || !env_name_ok(it->str)) {
+			s = shown(it);
+			err(L, it, "%s: '%s' is not an environment variable "
+			    "name (letters, digits and '_')", P(L, "pass_env"),
+			    s);
+			free(s);
+			continue;
+		}
+		for (j = 0; j < k; j++)
+			if (strcmp(names[j], it->str) == 0)
+				break;
+		if (j < k) {
+			err(L, it, "%s: %s is listed twice", P(L, "pass_env"),
+			    it->str);
+			continue;
+		}
+		names[k++] = xstrdup(it->str);
+		L->pass_at = xreallocarray(L->pass_at, L->npass_at + 1,
+		    sizeof *L->pass_at);
+		L->pass_at[L->npass_at].n = it;
+		snprintf(L->pass_at[L->npass_at].ctx,
+		    sizeof L->pass_at[0].ctx, "%s", L->ctx);
+		L->npass_at++;
+	}
+	if (k == 0) {
+		free(names);
+		return NULL;
+	}
+	*np = k;
+	return names;
+}
+
+/* pass_env and keep_background of map, given to c. */
+static void
+load_cmd_opts(struct loader *L, const struct ynode *map, struct rb_cmd *c)
+{
+	c->pass_env = load_pass_env(L, map, &c->npass_env);
+	field_bool(L, map, "keep_background", false, &c->keep_background);
+}
+
+static char **
+argv_copy(char *const *v)
+{
+	char **out;
+	size_t i, n;
+
+	if (v == NULL)
+		return NULL;
+	for (n = 0; v[n] != NULL; n++)
+		continue;
+	out = xcalloc(n + 1, sizeof *out);
+	for (i = 0; i < n; i++)
+		out[i] = xstrdup(v[i]);
+	return out;
 }
 
 static bool
@@ -1085,10 +1172,12 @@ static void
 load_rollback(struct loader *L, const struct ynode *n, size_t idx)
 {
 	static const char *const keys[] = { "name", "run", "check",
-	    "check_safe", "timeout_s", "shell", NULL };
+	    "check_safe", "timeout_s", "shell", "pass_env", "keep_background",
+	    NULL };
 	struct rb_rollback *r = &L->rb->rollbacks[idx];
 	const struct ynode *v;
 	bool shell;
+	struct rb_cmd opts;
 
 	snprintf(L->ctx, sizeof L->ctx, "rollback %zu", idx + 1);
 	if (!want_map(L, n, "rollback"))
@@ -1104,6 +1193,17 @@ load_rollback(struct loader *L, const struct ynode *n, size_t idx)
 	if ((v = ymap_get(n, "check")) != NULL) {
 		r->has_check = true;	/* even when it failed to load */
 		load_cmd(L, v, "check", shell, &r->check);
+	}
+	/* pass_env and keep_background hold for run and check alike. */
+	memset(&opts, 0, sizeof opts);
+	load_cmd_opts(L, n, &opts);
+	r->run.pass_env = opts.pass_env;
+	r->run.npass_env = opts.npass_env;
+	r->run.keep_background = opts.keep_background;
+	if (r->has_check) {
+		r->check.pass_env = argv_copy(opts.pass_env);
+		r->check.npass_env = opts.npass_env;
+		r->check.keep_background = opts.keep_background;
 	}
 	field_bool(L, n, "check_safe", false, &r->check_safe);
 	if (r->check_safe && v == NULL)
@@ -1235,7 +1335,7 @@ load_step_kind(struct loader *L, struct rb_step *s, const struct ynode *n,
 	    "every_s", "timeout_s", NULL };
 	static const char *const purge_keys[] = { "route", "backup", NULL };
 	static const char *const run_keys[] = { "command", "shell",
-	    "timeout_s", NULL };
+	    "timeout_s", "pass_env", "keep_background", NULL };
 	const struct ynode *c;
 	struct rb_route *r;
 	bool shell;
@@ -1311,6 +1411,7 @@ load_step_kind(struct loader *L, struct rb_step *s, const struct ynode *n,
 			err(L, n, "%s is missing", P(L, "run.command"));
 		else
 			load_cmd(L, c, "run.command", shell, &s->cmd);
+		load_cmd_opts(L, n, &s->cmd);
 		break;
 	case STEP_ROLLBACK_CHECK:
 		s->rollback = resolve(L, n, "rollback_check", 1);
@@ -1447,6 +1548,109 @@ resolve_compares(struct loader *L)
 	L->ctx[0] = '\0';
 }
 
+/* Secret variables ---------------------------------------------------- */
+
+static void
+add_secret_var(struct runbook *rb, const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return;
+	for (i = 0; i < rb->nsecret_vars; i++)
+		if (strcmp(rb->secret_vars[i], name) == 0)
+			return;
+	rb->secret_vars = xreallocarray(rb->secret_vars, rb->nsecret_vars + 2,
+	    sizeof *rb->secret_vars);
+	rb->secret_vars[rb->nsecret_vars++] = xstrdup(name);
+	rb->secret_vars[rb->nsecret_vars] = NULL;
+}
+
+void
+rb_cmd_vars(const struct rb_cmd *c, void (*fn)(const char *, void *),
+    void *arg)
+{
+	const char *p, *end;
+	char *name;
+
+	for (p = c->text; p != NULL && (p = strstr(p, "${")) != NULL;
+	    p = end) {
+		if ((end = strchr(p + 2, '}')) == NULL)
+			break;
+		name = xstrndup(p + 2, (size_t)(end - p - 2));
+		if (*name != '\0' && env_name_ok(name))
+			fn(name, arg);
+		free(name);
+	}
+}
+
+static void
+add_var_cb(const char *name, void *arg)
+{
+	add_secret_var(arg, name);
+}
+
+/* Every ${NAME} of a command's text. */
+static void
+add_cmd_vars(struct runbook *rb, const struct rb_cmd *c)
+{
+	rb_cmd_vars(c, add_var_cb, rb);
+}
+
+/* Collects rb->secret_vars, then warns of a pass_env name that is none of
+ * them: it is passed anyway, so it is most likely a typo. */
+static void
+collect_secret_vars(struct loader *L)
+{
+	struct runbook *rb = L->rb;
+	const struct pass_env_at *at;
+	const char *hint;
+	size_t i;
+
+	if (rb->has_redis)
+		add_secret_var(rb, rb->redis.password_env);
+	for (i = 0; i < rb->http.nprofiles; i++) {
+		add_secret_var(rb, rb->http.profiles[i].cookie_env);
+		add_secret_var(rb, rb->http.profiles[i].header_env);
+	}
+	for (i = 0; i < rb->nrollbacks; i++) {
+		add_cmd_vars(rb, &rb->rollbacks[i].run);
+		add_cmd_vars(rb, &rb->rollbacks[i].check);
+	}
+	for (i = 0; i < rb->nsteps; i++)
+		if (rb->steps[i].kind == STEP_RUN)
+			add_cmd_vars(rb, &rb->steps[i].cmd);
+	if (rb->secret_vars == NULL)
+		rb->secret_vars = xcalloc(1, sizeof *rb->secret_vars);
+	for (i = 0; i < L->npass_at; i++) {
+		at = &L->pass_at[i];
+		if (runbook_secret_var(rb, at->n->str))
+			continue;
+		snprintf(L->ctx, sizeof L->ctx, "%s", at->ctx);
+		hint = suggest(at->n->str, (const char *const *)rb->secret_vars);
+		if (hint != NULL)
+			warn(L, at->n, "%s: %s is not a secret of this runbook "
+			    "(did you mean %s?)", P(L, "pass_env"), at->n->str,
+			    hint);
+		else
+			warn(L, at->n, "%s: %s is not a secret of this runbook; "
+			    "commands see it anyway", P(L, "pass_env"),
+			    at->n->str);
+	}
+	L->ctx[0] = '\0';
+}
+
+bool
+runbook_secret_var(const struct runbook *rb, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < rb->nsecret_vars; i++)
+		if (strcmp(rb->secret_vars[i], name) == 0)
+			return true;
+	return false;
+}
+
 /* The whole document -------------------------------------------------- */
 
 static const struct ynode *
@@ -1525,6 +1729,7 @@ load_root(struct loader *L, const struct ynode *root)
 		load_step(L, n->items[i], i);
 	L->ctx[0] = '\0';
 	resolve_compares(L);
+	collect_secret_vars(L);
 }
 
 static void
@@ -1581,6 +1786,7 @@ runbook_load_buffer(const char *path, const char *buf, size_t len,
 	}
 	ydoc_free(&doc);
 	free(L.compare);
+	free(L.pass_at);
 	diags_sort(d);
 	if (d->nerrors > errors) {
 		runbook_free(rb);
@@ -1713,6 +1919,7 @@ runbook_free(struct runbook *rb)
 		free(s->instruction);
 	}
 	free(rb->steps);
+	cmd_argv_free(rb->secret_vars);
 	free(rb);
 }
 

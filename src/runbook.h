@@ -111,6 +111,11 @@ struct rb_cmd {
 	size_t		 argc;
 	bool		 shell;		/* run text with /bin/sh -c */
 	bool		 list;		/* written as a list of words */
+	char		**pass_env;	/* secret variables it may see (pass_env);
+					 * NULL-terminated, or NULL */
+	size_t		 npass_env;
+	bool		 keep_background; /* what it leaves running keeps
+					 * running after it exits */
 	unsigned	 line;
 	unsigned	 col;
 };
@@ -189,6 +194,12 @@ struct runbook {
 	size_t		 nrollbacks;
 	struct rb_step	*steps;
 	size_t		 nsteps;
+
+	/* The variables that hold secrets: password_env, cookie_env,
+	 * header_env and every ${NAME} of a command.  NULL-terminated.  A
+	 * command sees them only when its pass_env lists them. */
+	char		**secret_vars;
+	size_t		 nsecret_vars;
 };
 
 /* Loads and validates path.  Returns the runbook, or NULL with every problem
@@ -206,6 +217,12 @@ size_t		 runbook_route(const struct runbook *, const char *);
 size_t		 runbook_rollback(const struct runbook *, const char *);
 size_t		 runbook_profile(const struct runbook *, const char *);
 size_t		 runbook_step(const struct runbook *, const char *);
+/* Calls fn(name, arg) for each ${NAME} of the command's text, in order
+ * (a name may come more than once). */
+void		 rb_cmd_vars(const struct rb_cmd *, void (*fn)(const char *,
+		     void *), void *arg);
+/* True when name is one of rb->secret_vars. */
+bool		 runbook_secret_var(const struct runbook *, const char *name);
 /* True for a purge, run step (they change the world). */
 bool		 step_is_destructive(const struct rb_step *);
 /* True when a Redis glob pattern matches every key ("*", "?*", ""). */

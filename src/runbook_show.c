@@ -39,6 +39,21 @@ runbook_print_counts(const struct runbook *rb, FILE *f)
 	free(t);
 }
 
+/* What a command is allowed beyond the default: the secret variables it
+ * sees, and whether what it leaves running keeps running. */
+static void
+cmd_extras(struct buf *b, const struct rb_cmd *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->npass_env; i++)
+		buf_addf(b, "%s$%s", i == 0 ? " (sees " : ", ", c->pass_env[i]);
+	if (c->npass_env > 0)
+		buf_adds(b, ")");
+	if (c->keep_background)
+		buf_adds(b, " (keeps what it leaves running)");
+}
+
 char *
 step_describe(const struct runbook *rb, const struct rb_step *s)
 {
@@ -78,6 +93,7 @@ step_describe(const struct runbook *rb, const struct rb_step *s)
 	case STEP_RUN:
 		buf_addf(&b, ": %s%s", s->cmd.shell ? "sh -c " : "",
 		    s->cmd.text);
+		cmd_extras(&b, &s->cmd);
 		break;
 	case STEP_ROLLBACK_CHECK:
 		buf_addf(&b, " %s", rb->rollbacks[s->rollback].name);
@@ -134,10 +150,21 @@ runbook_print_summary(const struct runbook *rb, FILE *f)
 		fprintf(f, "\nrollback\n");
 	for (i = 0; i < rb->nrollbacks; i++) {
 		rl = &rb->rollbacks[i];
+		struct buf x;
+
 		e = esc_str(rl->name, 0);
 		d = esc_str(rl->run.text, 0);
 		fprintf(f, "  %-20s run   %s\n", e, d);
 		free(d);
+		buf_init(&x);
+		buf_add(&x, "", 0);
+		cmd_extras(&x, &rl->run);
+		if (x.len > 0) {
+			d = esc_str(x.data + 1, 0);
+			fprintf(f, "  %-20s       %s\n", "", d);
+			free(d);
+		}
+		buf_free(&x);
 		if (rl->has_check) {
 			d = esc_str(rl->check.text, 0);
 			fprintf(f, "  %-20s check %s%s\n", "", d,

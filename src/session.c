@@ -595,6 +595,22 @@ run_line(const char *line, size_t len, bool err, void *arg)
 		s->hooks.output(s, lv->step, line, len, err, s->hooks.arg);
 }
 
+static char *
+scrub_output(const char *text, size_t len, void *arg)
+{
+	return audit_scrub(arg, text, len);
+}
+
+/* What a command left running, for its result record. */
+static void
+background_json(const struct run_result *res, json_t *d)
+{
+	json_object_set_new(d, "stopped", json_integer(res->stopped));
+	json_object_set_new(d, "left_running",
+	    json_integer(res->left_running));
+	json_object_set_new(d, "output_held", json_boolean(res->output_held));
+}
+
 static void
 command_done(const struct run_result *res, void *arg)
 {
@@ -606,6 +622,7 @@ command_done(const struct run_result *res, void *arg)
 	bool ok = res->exit_code == 0 && !res->timed_out;
 	const char *type = st->kind == STEP_RUN ? "run.done" :
 	    "rollback_check.result";
+	char *background, *output;
 	json_t *d;
 
 	lv->run = NULL;
@@ -613,23 +630,29 @@ command_done(const struct run_result *res, void *arg)
 	 * of the captured output before it is written. */
 	for (k = 0; s->audit != NULL && k < res->nexpanded; k++)
 		audit_add_secret(s->audit, res->expanded[k]);
+	background = run_background_text(res);
 	if (res->timed_out)
-		set_observed(r, "timed out after %.1f s%s", res->ms / 1000,
-		    res->killed ? " (killed: it ignored SIGTERM)" : "");
+		set_observed(r, "timed out after %.1f s%s%s", res->ms / 1000,
+		    res->killed ? " (killed: it ignored SIGTERM)" : "",
+		    background);
 	else if (res->signal != 0)
-		set_observed(r, "killed by signal %d after %.1f s", res->signal,
-		    res->ms / 1000);
+		set_observed(r, "killed by signal %d after %.1f s%s",
+		    res->signal, res->ms / 1000, background);
 	else
-		set_observed(r, "exit %d in %.1f s, %zu line%s of output",
+		set_observed(r, "exit %d in %.1f s, %zu line%s of output%s",
 		    res->exit_code, res->ms / 1000, res->lines,
-		    res->lines == 1 ? "" : "s");
+		    res->lines == 1 ? "" : "s", background);
+	free(background);
+	output = run_capture_text(res, scrub_output, s->audit);
 	d = json_pack("{s:s, s:i, s:i, s:b, s:b, s:f, s:I, s:I, s:s}",
 	    "command", st->kind == STEP_RUN ? st->cmd.text :
 	    s->rb->rollbacks[st->rollback].check.text,
 	    "exit", res->exit_code, "signal", res->signal,
 	    "timed_out", res->timed_out, "killed", res->killed, "ms", res->ms,
 	    "bytes", (json_int_t)res->bytes, "lines", (json_int_t)res->lines,
-	    "output", res->capture ? res->capture : "");
+	    "output", output);
+	free(output);
+	background_json(res, d);
 	if (lv->intent != 0)
 		audit_result(s->audit, lv->intent, type, (unsigned)i + 1, d);
 	else
@@ -674,8 +697,8 @@ command_start(struct session *s, size_t i, const struct rb_cmd *cmd,
 		}
 	}
 	run_secrets(cmd, add_secret, s->audit);
-	lv->run = run_start(s->loop, cmd, s->rb->dir, timeout_s, run_line,
-	    command_done, lv, &cause);
+	lv->run = run_start(s->loop, cmd, s->rb->dir, s->rb->secret_vars,
+	    timeout_s, run_line, command_done, lv, &cause);
 	if (lv->run == NULL) {
 		if (lv->intent != 0)
 			audit_result(s->audit, lv->intent, s->rb->steps[i].kind ==
@@ -980,15 +1003,20 @@ rollback_done(const struct run_result *res, void *arg)
 {
 	struct rollback_ctx *c = arg;
 	struct session *s = c->s;
+	char *output;
+	json_t *d;
 	size_t k;
 
 	for (k = 0; s->audit != NULL && k < res->nexpanded; k++)
 		audit_add_secret(s->audit, res->expanded[k]);
-	audit_result(s->audit, c->intent, "rollback.done", 0, json_pack(
-	    "{s:s, s:i, s:i, s:b, s:f, s:s}", "rollback",
+	output = run_capture_text(res, scrub_output, s->audit);
+	d = json_pack("{s:s, s:i, s:i, s:b, s:f, s:s}", "rollback",
 	    s->rb->rollbacks[c->rollback].name, "exit", res->exit_code,
 	    "signal", res->signal, "timed_out", res->timed_out, "ms", res->ms,
-	    "output", res->capture ? res->capture : ""));
+	    "output", output);
+	free(output);
+	background_json(res, d);
+	audit_result(s->audit, c->intent, "rollback.done", 0, d);
 	s->rollback_run = NULL;
 	if (s->hooks.changed != NULL)
 		s->hooks.changed(s, (size_t)-1, s->hooks.arg);
@@ -1025,7 +1053,7 @@ session_rollback(struct session *s, size_t rb_i, char **cause)
 		return -1;
 	}
 	s->rollback_run = run_start(s->loop, &rl->run, s->rb->dir,
-	    rl->timeout_s, rollback_line, rollback_done, c, cause);
+	    s->rb->secret_vars, rl->timeout_s, rollback_line, rollback_done, c, cause);
 	if (s->rollback_run == NULL) {
 		audit_result(s->audit, c->intent, "rollback.done", 0,
 		    json_pack("{s:s}", "error", *cause));
