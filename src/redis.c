@@ -434,6 +434,8 @@ read_cb(struct bufferevent *bev, void *arg)
 	void *rep;
 	int n;
 
+	if (r->reader == NULL)
+		fatal("redis: read before the connection was made");
 	while ((n = evbuffer_remove(in, chunk, sizeof chunk)) > 0) {
 		if (redisReaderFeed(r->reader, chunk, (size_t)n) != REDIS_OK) {
 			go_down(r, "protocol error: %s", r->reader->errstr);
@@ -530,6 +532,8 @@ start_handshake(struct redis *r)
 
 	r->connected = true;
 	new_reader(r);
+	/* Reading starts now: nothing can be read before there is a reader. */
+	bufferevent_enable(r->bev, EV_READ);
 	if (r->password != NULL) {
 		argv[n++] = "AUTH";
 		if (r->cfg->user != NULL)
@@ -648,7 +652,7 @@ redis_connect(struct redis *r)
 		go_down(r, "cannot connect: %s", strerror(errno));
 		return;
 	}
-	bufferevent_enable(r->bev, EV_READ | EV_WRITE);
+	bufferevent_enable(r->bev, EV_WRITE);
 	arm_deadline(r);
 }
 

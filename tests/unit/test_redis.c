@@ -390,7 +390,7 @@ static const struct scan_result *
 walk(struct redis *r, const struct rb_route *route, size_t limit,
     struct scan **sp)
 {
-	struct scan_opts o = { route->keys, route->nkeys, limit, false, 5 };
+	struct scan_opts o = { route->keys, route->nkeys, limit, false, 5, 0 };
 	struct scan_wait w = { false };
 
 	*sp = scan_start(r, &o, scan_finished, &w);
