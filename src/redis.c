@@ -424,6 +424,14 @@ deliver(struct redis *r, redisReply *rep)
 	return r->gen == gen;
 }
 
+/* Bytes that are not RESP; during the handshake, perhaps not Redis. */
+static void
+protocol_error(struct redis *r)
+{
+	go_down(r, "%sprotocol error: %s", r->st.state == REDIS_CONNECTING ?
+	    "not a Redis server? " : "", r->reader->errstr);
+}
+
 static void
 read_cb(struct bufferevent *bev, void *arg)
 {
@@ -438,7 +446,7 @@ read_cb(struct bufferevent *bev, void *arg)
 		fatal("redis: read before the connection was made");
 	while ((n = evbuffer_remove(in, chunk, sizeof chunk)) > 0) {
 		if (redisReaderFeed(r->reader, chunk, (size_t)n) != REDIS_OK) {
-			go_down(r, "protocol error: %s", r->reader->errstr);
+			protocol_error(r);
 			return;
 		}
 		r->fed += (unsigned long long)n;
@@ -447,8 +455,7 @@ read_cb(struct bufferevent *bev, void *arg)
 				if (r->guard[0] != '\0')
 					go_down(r, "%s", r->guard);
 				else
-					go_down(r, "protocol error: %s",
-					    r->reader->errstr);
+					protocol_error(r);
 				return;
 			}
 			if (rep == NULL)

@@ -142,7 +142,7 @@ check replica json
 ok $? "json: role, master_host and cluster_enabled"
 
 check garbage text
-[ $st = 1 ] && grep -q '^FAIL redis: down: protocol error: .*\\x1b' "$tmp/out" && no_esc
+[ $st = 1 ] && grep -q '^FAIL redis: down: not a Redis server? protocol error: .*\\x1b' "$tmp/out" && no_esc
 ok $? "garbage bytes: protocol error, escaped (no ESC reaches the terminal)"
 
 # 2. The dashboard survives a reply with no command waiting ------------------
