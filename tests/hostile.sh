@@ -173,4 +173,24 @@ wait_for "EXITED [01]" 5 && [ "$(t display-message -p -t rh '#{alternate_on}')" 
     "$REHEARSE" verify -q "$tmp/dash.jsonl" && grep -q '"type":"session.end"' "$tmp/dash.jsonl"
 ok $? "q quits, the terminal is restored, the log is ended and verifies"
 
+# 3. The dashboard names what it cannot read, and the node's role -----------
+
+dash() {	# dash MODE: the dashboard, read-only, against badredis in MODE
+	bad "$1" "refresh_s: 0.5"
+	tmux -S "$sock" kill-server 2>/dev/null
+	t -f /dev/null new-session -d -s rh -x 120 -y 30 \
+	    "env LANG=C.UTF-8 $REHEARSE run --read-only $tmp/rb.yml; echo EXITED \$?; sleep 120"
+}
+dash info-noperm
+wait_for "readouts unknown: INFO refused: NOPERM" 10 && ! screen | grep -q "mem 0"
+ok $? "dashboard: INFO refused shows as readouts unknown, with no numbers"
+t send-keys -t rh q
+wait_for "EXITED" 5
+
+dash replica
+wait_for "redis up, [0-9.]+ ms, replica of 10\.1\.2\.3:6380, cluster mode" 10
+ok $? "dashboard: a replica in cluster mode is named as such"
+t send-keys -t rh q
+wait_for "EXITED" 5
+
 echo "1..$n"
