@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -289,10 +290,9 @@ retry_fired(void *arg)
 static bool
 elements_ok(struct redis *r, long long n)
 {
-	if (n < 0 || (unsigned long long)n > REDIS_MAX_ELEMENTS ||
-	    r->elements + (size_t)n > REDIS_MAX_ELEMENTS) {
-		snprintf(r->guard, sizeof r->guard, "reply of %lld elements "
-		    "(over the limit of %d)", n + (long long)r->elements,
+	if (n < 0 || (unsigned long long)n > REDIS_MAX_ELEMENTS - r->elements) {
+		snprintf(r->guard, sizeof r->guard, "reply of %lld%s elements "
+		    "(over the limit of %d)", n, r->elements > 0 ? " more" : "",
 		    REDIS_MAX_ELEMENTS);
 		return false;
 	}
@@ -306,7 +306,7 @@ guarded_array(const redisReadTask *t, size_t n)
 {
 	struct redis *r = t->privdata;
 
-	if (n > (size_t)REDIS_MAX_ELEMENTS || !elements_ok(r, (long long)n))
+	if (!elements_ok(r, n > (size_t)LLONG_MAX ? LLONG_MAX : (long long)n))
 		return NULL;
 	return r->hfns->createArray(t, n);
 }
