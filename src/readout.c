@@ -40,33 +40,6 @@ notify(struct readouts *ro)
 		ro->changed(ro->arg);
 }
 
-bool
-info_field(const char *info, size_t len, const char *field, long long *out)
-{
-	size_t flen = strlen(field);
-	const char *p = info, *end = info + len, *nl;
-	char num[32];
-	size_t n;
-
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL)
-			nl = end;
-		if ((size_t)(nl - p) > flen && memcmp(p, field, flen) == 0 &&
-		    p[flen] == ':') {
-			n = (size_t)(nl - p) - flen - 1;
-			if (n >= sizeof num)
-				return false;
-			memcpy(num, p + flen + 1, n);
-			num[n] = '\0';
-			*out = strtoll(num, NULL, 10);
-			return true;
-		}
-		p = nl + 1;
-	}
-	return false;
-}
-
 /* The value of field, unescaped, as a pointer into info and a length. */
 static bool
 info_value(const char *info, size_t len, const char *field, const char **v,
@@ -90,6 +63,21 @@ info_value(const char *info, size_t len, const char *field, const char **v,
 		p = nl + 1;
 	}
 	return false;
+}
+
+bool
+info_field(const char *info, size_t len, const char *field, long long *out)
+{
+	const char *v;
+	size_t vlen;
+	char num[32];
+
+	if (!info_value(info, len, field, &v, &vlen) || vlen >= sizeof num)
+		return false;
+	memcpy(num, v, vlen);
+	num[vlen] = '\0';
+	*out = strtoll(num, NULL, 10);
+	return true;
 }
 
 bool
