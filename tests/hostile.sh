@@ -14,10 +14,11 @@ REHEARSE=$(cd "$(dirname "$REHEARSE")" && pwd)/$(basename "$REHEARSE")
 : "${BADREDIS:=$top_builddir/tests/tools/badredis}"
 BADREDIS=$(cd "$(dirname "$BADREDIS")" && pwd)/$(basename "$BADREDIS")
 tmp=$(mktemp -d)
-sock="$tmp/tmux.sock"
+sock="$tmp/tmux.0.sock"
+starts=0
 bpid=
 cleanup() {
-	tmux -S "$sock" kill-server 2>/dev/null
+	for s in "$tmp"/tmux.*.sock; do tmux -S "$s" kill-server 2>/dev/null; done
 	[ -n "$bpid" ] && kill "$bpid" 2>/dev/null
 	wait 2>/dev/null
 	rm -rf "$tmp"
@@ -30,6 +31,7 @@ ok() {
 		echo "ok $n - $2"
 	else
 		echo "not ok $n - $2"
+		tmux -S "$sock" capture-pane -p -t rh 2>/dev/null | sed 's/^/# screen: /'
 		sed 's/^/# /' "$tmp/out" "$tmp/err" 2>/dev/null | tail -20
 	fi
 }
@@ -177,7 +179,9 @@ ok $? "q quits, the terminal is restored, the log is ended and verifies"
 
 dash() {	# dash MODE: the dashboard, read-only, against badredis in MODE
 	bad "$1" "refresh_s: 0.5"
-	tmux -S "$sock" kill-server 2>/dev/null
+	t kill-server 2>/dev/null
+	starts=$((starts + 1))	# a fresh server: the old one may still be exiting
+	sock="$tmp/tmux.$starts.sock"
 	t -f /dev/null new-session -d -s rh -x 120 -y 30 \
 	    "env LANG=C.UTF-8 $REHEARSE run --read-only $tmp/rb.yml; echo EXITED \$?; sleep 120"
 }
