@@ -60,6 +60,7 @@ struct redis {
 	unsigned long long reply_start;	/* fed when the current reply began */
 	size_t		 elements;	/* announced in the current reply */
 	char		 guard[128];	/* why the wrapped functions refused */
+	bool		 at_start;	/* the reader's next byte starts a reply */
 	unsigned long	 gen;		/* bumped whenever the connection goes */
 	bool		 going_down;
 
@@ -336,6 +337,7 @@ new_reader(struct redis *r)
 	r->reply_start = 0;
 	r->elements = 0;
 	r->guard[0] = '\0';
+	r->at_start = true;
 }
 
 /* Sending ------------------------------------------------------------- */
@@ -424,6 +426,29 @@ deliver(struct redis *r, redisReply *rep)
 	return r->gen == gen;
 }
 
+/*
+ * A fast path for the byte cap: a reply that is one bulk string announces
+ * its length in its header, so one announcing more than the cap is refused
+ * before any of it is buffered.  Only when the header is complete in the
+ * reader's buffer (an sds, NUL-terminated); otherwise the byte count in
+ * read_cb still bounds it.
+ */
+static bool
+bulk_header_over(const struct redis *r)
+{
+	const char *p = r->reader->buf + r->reader->pos, *cr;
+	size_t n = r->reader->len - r->reader->pos;
+	long long len;
+	char *end;
+
+	if (!r->at_start || n < 2 || p[0] != '$')
+		return false;
+	if ((cr = memchr(p, '\r', n < 24 ? n : 24)) == NULL)
+		return false;
+	len = strtoll(p + 1, &end, 10);
+	return end == cr && len > 0 && (unsigned long long)len > r->max_reply;
+}
+
 /* Bytes that are not RESP; during the handshake, perhaps not Redis. */
 static void
 protocol_error(struct redis *r)
@@ -451,6 +476,12 @@ read_cb(struct bufferevent *bev, void *arg)
 		}
 		r->fed += (unsigned long long)n;
 		for (;;) {
+			bool had = r->reader->len > r->reader->pos;
+
+			if (bulk_header_over(r)) {
+				go_down(r, "reply over %zu MiB", r->max_reply >> 20);
+				return;
+			}
 			if (redisReaderGetReply(r->reader, &rep) != REDIS_OK) {
 				if (r->guard[0] != '\0')
 					go_down(r, "%s", r->guard);
@@ -458,8 +489,12 @@ read_cb(struct bufferevent *bev, void *arg)
 					protocol_error(r);
 				return;
 			}
-			if (rep == NULL)
+			if (rep == NULL) {
+				if (had)	/* it has begun reading one */
+					r->at_start = false;
 				break;
+			}
+			r->at_start = true;
 			/* What the reader still holds belongs to the next. */
 			r->reply_start = r->fed - (r->reader->len -
 			    r->reader->pos);

@@ -19,7 +19,8 @@
  *                 one that nothing asked for
  *   hugebulk      INFO, DBSIZE and SCAN are answered "$2000000000" and then
  *                 as many bytes as the client takes
- *   hugebulk-stop the same header and 16 bytes, then nothing (the
+ *   hugenested    the same inside an array: "*1" "$2000000000" and bytes
+ *   hugebulk-stop "*1" "$2000000000" and 16 bytes, then nothing (the
  *                 connection stays open)
  *   hugearray     INFO, DBSIZE and SCAN are answered "*2000000000" and
  *                 nothing more
@@ -56,13 +57,14 @@
 #define HUGE_LEN	2000000000LL
 
 enum mode {
-	M_OK, M_UNSOLICITED, M_EXTRA, M_HUGEBULK, M_HUGEBULK_STOP,
+	M_OK, M_UNSOLICITED, M_EXTRA, M_HUGEBULK, M_HUGENESTED, M_HUGEBULK_STOP,
 	M_HUGEARRAY, M_SCANFOREVER, M_UNLINK_OVER, M_UNLINK_NEG, M_INFO_HANG,
 	M_INFO_NOPERM, M_SENTINEL, M_REPLICA, M_GARBAGE,
 };
 
 static const char *const mode_names[] = {
-	"ok", "unsolicited", "extra", "hugebulk", "hugebulk-stop", "hugearray",
+	"ok", "unsolicited", "extra", "hugebulk", "hugenested", "hugebulk-stop",
+	"hugearray",
 	"scanforever", "unlink-over", "unlink-neg", "info-hang", "info-noperm",
 	"sentinel", "replica", "garbage", NULL,
 };
@@ -205,8 +207,12 @@ hostile_big(struct conn *c, const char *cmd, size_t n)
 		out_fmt(c, "$%lld\r\n", HUGE_LEN);
 		c->stream = HUGE_LEN;
 		return true;
+	case M_HUGENESTED:
+		out_fmt(c, "*1\r\n$%lld\r\n", HUGE_LEN);
+		c->stream = HUGE_LEN;
+		return true;
 	case M_HUGEBULK_STOP:
-		out_fmt(c, "$%lld\r\n0123456789abcdef", HUGE_LEN);
+		out_fmt(c, "*1\r\n$%lld\r\n0123456789abcdef", HUGE_LEN);
 		return true;
 	case M_HUGEARRAY:
 		out_fmt(c, "*%lld\r\n", HUGE_LEN);
