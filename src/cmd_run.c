@@ -697,10 +697,126 @@ enum format {
 	FORMAT_JSON,
 };
 
+/* The first round of readouts is over, and the route counts it started
+ * are done. */
 static bool
-readout_round(void *arg)
+readout_settled(void *arg)
 {
-	return readouts_get(arg)->rounds >= 1;
+	const struct readout *x = readouts_get(arg);
+	size_t i;
+
+	if (x->rounds < 1)
+		return false;
+	for (i = 0; i < x->nroutes; i++)
+		if (x->routes[i].counting)
+			return false;
+	return true;
+}
+
+/*
+ * The Redis part of check: one round of readouts.  Redis is "ok" only when
+ * it is up and the round read INFO and DBSIZE (a refused, unfinished or
+ * Sentinel INFO is unknown, and unknown fails), and no route count failed.
+ * Returns true when ok; prints in the format asked (json: into out).  The
+ * readouts go to *rop, for the caller to free after redis_free().
+ */
+static bool
+check_redis(struct runctx *c, enum format fmt, size_t *n, json_t *out,
+    struct readouts **rop)
+{
+	struct readouts *ro = NULL;
+	const struct readout *x = NULL;
+	char desc[300], why[300], role[300], ratio[16];
+	bool up, ok;
+	size_t i, nbad = 0;
+	json_t *js, *bad;
+
+	up = redis_status(c->redis)->state == REDIS_UP;
+	if (up) {
+		ro = readouts_new(c->loop, c->redis, c->rb, NULL, NULL);
+		readouts_refresh(ro);
+		wait_loop(c->loop, readout_settled, ro, 5.0 + 3.0 *
+		    (double)c->rb->redis.timeout_ms / 1000.0);
+		x = readouts_get(ro);
+	}
+	/* After the round: a server that misbehaved in it is down now. */
+	redis_describe(c->redis, desc, sizeof desc);
+	if (x != NULL && x->state == READOUT_PENDING)
+		snprintf(why, sizeof why, "no readout within %.0f s", 5.0 +
+		    3.0 * (double)c->rb->redis.timeout_ms / 1000.0);
+	else if (x != NULL)
+		readout_describe(x, why, sizeof why);
+	else
+		snprintf(why, sizeof why, "not connected");
+	if (x != NULL)
+		readout_describe_role(&x->node, role, sizeof role);
+	for (i = 0; x != NULL && i < x->nroutes; i++)
+		if (x->routes[i].error[0] != '\0')
+			nbad++;
+	ok = up && x != NULL && x->state == READOUT_OK && nbad == 0;
+	if (x != NULL && x->hit_ratio >= 0)
+		snprintf(ratio, sizeof ratio, "%.2f", x->hit_ratio);
+	else
+		snprintf(ratio, sizeof ratio, "n/a");
+	if (fmt == FORMAT_TEXT) {
+		printf("%s redis: %s", ok ? "ok  " : "FAIL", desc);
+		if (x != NULL && x->state == READOUT_OK)
+			printf(", %s, %lld bytes used, hit ratio %s, %lld ops/s, "
+			    "%lld keys", role, x->used_memory, ratio,
+			    x->ops_per_sec, x->dbsize);
+		else if (up)
+			printf("; readouts %s", why);
+		printf("\n");
+		for (i = 0; x != NULL && i < x->nroutes; i++)
+			if (x->routes[i].error[0] != '\0')
+				printf("FAIL redis: route %s: %s\n",
+				    c->rb->routes[i].name, x->routes[i].error);
+	} else if (fmt == FORMAT_TAP) {
+		printf("%s %zu - redis: %s", ok ? "ok" : "not ok", ++*n, desc);
+		if (x != NULL && x->state == READOUT_OK)
+			printf(", %s", role);
+		else if (up)
+			printf("; readouts %s", why);
+		printf("\n");
+		for (i = 0; x != NULL && i < x->nroutes; i++)
+			if (x->routes[i].error[0] != '\0')
+				printf("# route %s: %s\n", c->rb->routes[i].name,
+				    x->routes[i].error);
+	} else {
+		bool known = x != NULL && x->state == READOUT_OK;
+
+		js = json_object();
+		json_object_set_new(js, "up", json_boolean(ok));
+		json_object_set_new(js, "state", json_string(desc));
+		json_object_set_new(js, "readout", json_string(known ? "ok" :
+		    "unknown"));
+		json_object_set_new(js, "reason", known ? json_null() :
+		    json_string(x != NULL && x->state == READOUT_UNKNOWN ?
+		    x->why : why));
+		json_object_set_new(js, "role", known && x->node.role[0] ?
+		    json_string(x->node.role) : json_null());
+		json_object_set_new(js, "master_host", known &&
+		    x->node.master_host[0] ? json_string(x->node.master_host) :
+		    json_null());
+		json_object_set_new(js, "cluster_enabled", known ?
+		    json_boolean(x->node.cluster) : json_null());
+		json_object_set_new(js, "used_memory", known ?
+		    json_integer((json_int_t)x->used_memory) : json_null());
+		json_object_set_new(js, "keys", known ?
+		    json_integer((json_int_t)x->dbsize) : json_null());
+		json_object_set_new(js, "hit_ratio", !known ? json_null() :
+		    json_real(x->hit_ratio));
+		bad = json_array();
+		for (i = 0; x != NULL && i < x->nroutes; i++)
+			if (x->routes[i].error[0] != '\0')
+				json_array_append_new(bad, json_pack("{s:s, s:s}",
+				    "route", c->rb->routes[i].name, "error",
+				    x->routes[i].error));
+		json_object_set_new(js, "route_errors", bad);
+		json_object_set_new(out, "redis", js);
+	}
+	*rop = ro;	/* freed after the connection: see readouts_free */
+	return ok;
 }
 
 int
@@ -720,8 +836,7 @@ cmd_check(int argc, char **argv)
 	struct runctx c;
 	const struct step_run *r;
 	const char *password;
-	char *t, desc[300];
-	bool redis_ok = true;
+	char *t;
 	size_t i, j, failed = 0, n = 0;
 	json_t *out = NULL, *steps = NULL, *js;
 	int ch, status = EXIT_OK;
@@ -779,42 +894,8 @@ cmd_check(int argc, char **argv)
 		steps = json_array();
 	}
 	/* Redis first: its readouts, or why there are none. */
-	if (c.redis != NULL) {
-		redis_describe(c.redis, desc, sizeof desc);
-		redis_ok = redis_status(c.redis)->state == REDIS_UP;
-		if (redis_ok) {
-			ro = readouts_new(c.loop, c.redis, c.rb, NULL, NULL);
-			readouts_refresh(ro);
-			wait_loop(c.loop, readout_round, ro, 5.0);
-		}
-		if (!redis_ok)
-			failed++;
-		const struct readout *x = ro ? readouts_get(ro) : NULL;
-		if (fmt == FORMAT_TEXT) {
-			printf("%s redis: %s", redis_ok ? "ok  " : "FAIL", desc);
-			if (x != NULL && x->valid)
-			{
-				char ratio[16];
-				if (x->hit_ratio < 0)
-					snprintf(ratio, sizeof ratio, "n/a");
-				else
-					snprintf(ratio, sizeof ratio, "%.2f",
-					    x->hit_ratio);
-				printf(", %lld bytes used, hit ratio %s, %lld "
-				    "ops/s, %lld keys", x->used_memory, ratio,
-				    x->ops_per_sec, x->dbsize);
-			}
-			printf("\n");
-		} else if (fmt == FORMAT_TAP)
-			printf("%s %zu - redis: %s\n", redis_ok ? "ok" : "not ok",
-			    ++n, desc);
-		else
-			json_object_set_new(out, "redis", json_pack("{s:b, s:s, "
-			    "s:I, s:I, s:f}", "up", redis_ok, "state", desc,
-			    "used_memory", (json_int_t)(x ? x->used_memory : 0),
-			    "keys", (json_int_t)(x ? x->dbsize : 0),
-			    "hit_ratio", x ? x->hit_ratio : -1.0));
-	}
+	if (c.redis != NULL && !check_redis(&c, fmt, &n, out, &ro))
+		failed++;
 	for (i = 0; i < c.rb->nsteps && !c.interrupted; i++) {
 		const struct rb_step *st = &c.rb->steps[i];
 

@@ -1,12 +1,14 @@
 /* readout.c: see readout.h. */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "readout.h"
 #include "scan.h"
+#include "textesc.h"
 #include "xmalloc.h"
 
 struct readouts {
@@ -21,6 +23,7 @@ struct readouts {
 	void		*arg;
 	double		 ping_sent;
 	bool		 busy;		/* PING/INFO/DBSIZE in flight */
+	char		 round_why[256];	/* first problem of this round */
 };
 
 /* Route sample TTLs: one PTTL per sample key. */
@@ -37,13 +40,13 @@ notify(struct readouts *ro)
 		ro->changed(ro->arg);
 }
 
-bool
-info_field(const char *info, size_t len, const char *field, long long *out)
+/* The value of field, unescaped, as a pointer into info and a length. */
+static bool
+info_value(const char *info, size_t len, const char *field, const char **v,
+    size_t *vlen)
 {
 	size_t flen = strlen(field);
 	const char *p = info, *end = info + len, *nl;
-	char num[32];
-	size_t n;
 
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));
@@ -51,17 +54,129 @@ info_field(const char *info, size_t len, const char *field, long long *out)
 			nl = end;
 		if ((size_t)(nl - p) > flen && memcmp(p, field, flen) == 0 &&
 		    p[flen] == ':') {
-			n = (size_t)(nl - p) - flen - 1;
-			if (n >= sizeof num)
-				return false;
-			memcpy(num, p + flen + 1, n);
-			num[n] = '\0';
-			*out = strtoll(num, NULL, 10);
+			*v = p + flen + 1;
+			*vlen = (size_t)(nl - *v);
+			if (*vlen > 0 && (*v)[*vlen - 1] == '\r')
+				(*vlen)--;
 			return true;
 		}
 		p = nl + 1;
 	}
 	return false;
+}
+
+bool
+info_field(const char *info, size_t len, const char *field, long long *out)
+{
+	const char *v;
+	size_t vlen;
+	char num[32];
+
+	if (!info_value(info, len, field, &v, &vlen) || vlen >= sizeof num)
+		return false;
+	memcpy(num, v, vlen);
+	num[vlen] = '\0';
+	*out = strtoll(num, NULL, 10);
+	return true;
+}
+
+bool
+info_text(const char *info, size_t ilen, const char *field, char *buf,
+    size_t len)
+{
+	const char *v;
+	size_t vlen;
+	char *e;
+
+	if (len == 0 || !info_value(info, ilen, field, &v, &vlen))
+		return false;
+	e = esc_text(v, vlen, 0);
+	snprintf(buf, len, "%s", e);
+	free(e);
+	return true;
+}
+
+bool
+info_role(const char *info, size_t len, struct redis_role *out)
+{
+	long long v;
+
+	memset(out, 0, sizeof *out);
+	info_text(info, len, "redis_mode", out->mode, sizeof out->mode);
+	if (info_field(info, len, "cluster_enabled", &v))
+		out->cluster = v == 1;
+	if (strcmp(out->mode, "cluster") == 0)
+		out->cluster = true;
+	if (!info_text(info, len, "role", out->role, sizeof out->role))
+		return false;
+	if (strcmp(out->role, "slave") == 0)
+		snprintf(out->role, sizeof out->role, "replica");
+	if (strcmp(out->role, "replica") == 0) {
+		info_text(info, len, "master_host", out->master_host,
+		    sizeof out->master_host);
+		if (info_field(info, len, "master_port", &v) && v > 0 &&
+		    v < 65536)
+			out->master_port = v;
+	}
+	return true;
+}
+
+void
+readout_describe_role(const struct redis_role *n, char *buf, size_t len)
+{
+	const char *cl = n->cluster ? ", cluster mode" : "";
+
+	if (n->role[0] == '\0')
+		snprintf(buf, len, "role unknown%s", cl);
+	else if (strcmp(n->role, "replica") == 0 && n->master_host[0] != '\0')
+		snprintf(buf, len, "replica of %s:%lld%s", n->master_host,
+		    n->master_port, cl);
+	else
+		snprintf(buf, len, "%s%s", n->role, cl);
+}
+
+void
+readout_describe(const struct readout *x, char *buf, size_t len)
+{
+	switch (x->state) {
+	case READOUT_PENDING:
+		snprintf(buf, len, "waiting for the first readout");
+		break;
+	case READOUT_OK:
+		snprintf(buf, len, "ok");
+		break;
+	case READOUT_UNKNOWN:
+		snprintf(buf, len, "unknown: %s", x->why);
+		break;
+	}
+}
+
+/* Notes the first problem of the round (escaped). */
+static void
+round_problem(struct readouts *ro, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+round_problem(struct readouts *ro, const char *fmt, ...)
+{
+	char msg[256], *e;
+	va_list ap;
+
+	if (ro->round_why[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	e = esc_str(msg, 0);
+	snprintf(ro->round_why, sizeof ro->round_why, "%s", e);
+	free(e);
+}
+
+/* An error reply's text, cut and escaped by round_problem. */
+static int
+err_len(const redisReply *rep)
+{
+	return (int)(rep->len > 160 ? 160 : rep->len);
 }
 
 static void
@@ -155,10 +270,25 @@ dbsize_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	struct readouts *ro = arg;
 
 	(void)r;
-	(void)err;
 	ro->busy = false;
-	if (rep != NULL && rep->type == REDIS_REPLY_INTEGER)
+	if (rep == NULL)
+		round_problem(ro, "DBSIZE: %s", err);
+	else if (rep->type == REDIS_REPLY_ERROR)
+		round_problem(ro, "DBSIZE refused: %.*s", err_len(rep), rep->str);
+	else if (rep->type != REDIS_REPLY_INTEGER || rep->integer < 0)
+		round_problem(ro, "DBSIZE answered something other than a "
+		    "count");
+	else
 		ro->r.dbsize = rep->integer;
+	ro->r.at = loop_now();
+	if (ro->round_why[0] != '\0') {
+		ro->r.state = READOUT_UNKNOWN;
+		snprintf(ro->r.why, sizeof ro->r.why, "%s", ro->round_why);
+	} else {
+		ro->r.state = READOUT_OK;
+		ro->r.why[0] = '\0';
+	}
+	ro->round_why[0] = '\0';
 	ro->r.rounds++;
 	notify(ro);
 }
@@ -171,9 +301,28 @@ info_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	long long v;
 
 	(void)r;
-	(void)err;
-	if (rep == NULL || rep->type != REDIS_REPLY_STRING)
+	if (rep == NULL) {
+		round_problem(ro, "INFO: %s", err);
 		return;
+	}
+	if (rep->type == REDIS_REPLY_ERROR) {
+		round_problem(ro, "INFO refused: %.*s", err_len(rep), rep->str);
+		return;
+	}
+	if (rep->type != REDIS_REPLY_STRING) {
+		round_problem(ro, "INFO answered something other than text");
+		return;
+	}
+	info_role(rep->str, rep->len, &x->node);
+	if (strcmp(x->node.mode, "sentinel") == 0) {
+		round_problem(ro, "a Sentinel (redis_mode:sentinel), not a "
+		    "data node");
+		return;
+	}
+	if (!info_field(rep->str, rep->len, "used_memory", &v)) {
+		round_problem(ro, "INFO has no used_memory");
+		return;
+	}
 	x->valid = true;
 	x->at = loop_now();
 	if (info_field(rep->str, rep->len, "used_memory", &v))

@@ -1,14 +1,28 @@
-/* redis.c: see redis.h. */
+/* redis.c: see redis.h.
+ *
+ * hiredis does the protocol only (redisFormatCommandArgv and a redisReader,
+ * the API 0.14 and 1.x share); libevent owns the socket through a
+ * bufferevent.  The reader's object functions are hiredis' own, wrapped so
+ * that a reply announcing absurd element counts becomes a named error
+ * instead of a giant calloc. */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
-#include <hiredis/async.h>
-#include <hiredis/adapters/libevent.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/read.h>
 
 #include "redis.h"
 #include "textesc.h"
@@ -16,15 +30,14 @@
 
 #define BACKOFF_FIRST	0.25	/* seconds */
 #define BACKOFF_MAX	30.0
+#define READ_CHUNK	16384	/* bytes fed to the reader at a time */
 
 /* One command in flight: replies come back in order, so the oldest one's
  * deadline is the one to watch. */
 struct pending {
-	struct redis	*r;
 	redis_reply_fn	 fn;
 	void		*arg;
 	double		 deadline;
-	bool		 internal;	/* part of the handshake */
 	struct pending	*next;
 };
 
@@ -32,12 +45,32 @@ struct redis {
 	struct loop	*loop;
 	const struct rb_redis *cfg;
 	char		*password;
-	redisAsyncContext *ac;		/* NULL when not connected */
+	/*
+	 * The connection.  bev is the bufferevent rehearse reads and writes;
+	 * today it sits on the socket, later a TLS filter
+	 * (bufferevent_openssl_filter_new) can be put on top of it and bev
+	 * becomes the filter, nothing else changes.  NULL when not connected.
+	 */
+	struct bufferevent *bev;
+	bool		 connected;	/* TCP (or unix) connect finished */
+	redisReader	*reader;	/* fresh for every connection */
+	redisReplyObjectFunctions fns;	/* hiredis' own, wrapped */
+	const redisReplyObjectFunctions *hfns;
+	unsigned long long fed;		/* bytes fed to this reader */
+	unsigned long long reply_start;	/* fed when the current reply began */
+	size_t		 elements;	/* announced in the current reply */
+	char		 guard[128];	/* why the wrapped functions refused */
+	bool		 at_start;	/* the reader's next byte starts a reply */
+	unsigned long	 gen;		/* bumped whenever the connection goes */
+	bool		 going_down;
+
 	struct redis_status st;
+	size_t		 max_reply;	/* bytes */
 	struct timer	*deadline;	/* connect or oldest command */
 	struct timer	*retry;
 	struct pending	*head;		/* commands in flight, oldest first */
 	struct pending	*tail;
+	size_t		 npending;
 	double		 connect_started;
 	double		 ping_sent;
 	void		(*on_state)(struct redis *, void *);
@@ -84,6 +117,8 @@ redis_new(struct loop *l, const struct rb_redis *cfg, const char *password)
 		r->password = xstrdup(cfg->url_password);
 	r->st.state = REDIS_DOWN;
 	r->st.rtt_ms = -1;
+	r->max_reply = (size_t)(cfg->max_reply_mb > 0 ? cfg->max_reply_mb :
+	    REDIS_MAX_REPLY_MB_DEFAULT) << 20;
 	r->deadline = timer_new(l, deadline_fired, r);
 	r->retry = timer_new(l, retry_fired, r);
 	return r;
@@ -143,6 +178,7 @@ fail_pending(struct redis *r, const char *err)
 		r->head = p->next;
 		if (r->head == NULL)
 			r->tail = NULL;
+		r->npending--;
 		if (p->fn != NULL)
 			p->fn(r, NULL, err, p->arg);
 		free(p);
@@ -165,18 +201,35 @@ schedule_retry(struct redis *r)
 	timer_arm(r->retry, delay);
 }
 
-/* Throws the context away and goes down.  Safe from hiredis callbacks: the
- * context is only freed by hiredis itself there. */
+/* Closes the socket and forgets the reader (with any partial reply). */
+static void
+drop_connection(struct redis *r)
+{
+	r->gen++;
+	if (r->bev != NULL) {
+		bufferevent_free(r->bev);	/* closes the socket */
+		r->bev = NULL;
+	}
+	if (r->reader != NULL) {
+		redisReaderFree(r->reader);
+		r->reader = NULL;
+	}
+	r->connected = false;
+}
+
+/* Throws the connection away and goes down; safe from any callback. */
 static void
 go_down(struct redis *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 go_down(struct redis *r, const char *fmt, ...)
 {
-	redisAsyncContext *ac = r->ac;
 	char msg[256], *e;
 	va_list ap;
 
+	if (r->going_down)
+		return;
+	r->going_down = true;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
@@ -184,15 +237,12 @@ go_down(struct redis *r, const char *fmt, ...)
 	snprintf(r->st.error, sizeof r->st.error, "%s", e);
 	free(e);
 	timer_disarm(r->deadline);
-	r->ac = NULL;
-	if (ac != NULL) {
-		ac->data = NULL;	/* its callbacks must not find us */
-		redisAsyncFree(ac);
-	}
+	drop_connection(r);
 	r->st.failures++;
 	r->st.rtt_ms = -1;
 	fail_pending(r, r->st.error);
 	schedule_retry(r);
+	r->going_down = false;
 	set_state(r, REDIS_DOWN);
 }
 
@@ -203,8 +253,8 @@ arm_deadline(struct redis *r)
 
 	if (r->head != NULL)
 		timer_arm(r->deadline, r->head->deadline - now);
-	else if (r->st.state == REDIS_CONNECTING && r->ac != NULL &&
-	    !(r->ac->c.flags & REDIS_CONNECTED))
+	else if (r->st.state == REDIS_CONNECTING && r->bev != NULL &&
+	    !r->connected)
 		timer_arm(r->deadline, r->connect_started + timeout_s(r) - now);
 	else
 		timer_disarm(r->deadline);
@@ -230,61 +280,96 @@ retry_fired(void *arg)
 	redis_connect(arg);
 }
 
-/* hiredis calls this with the reply, or NULL when the context went away. */
-static void
-reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
-{
-	struct pending *p = privdata;
-	struct redis *r = ac->data;
-	redisReply *rep = reply;
-	const char *err = NULL;
-	char buf[256];
+/* Reader object functions --------------------------------------------- */
 
-	if (r == NULL) {
-		/* Context thrown away: go_down already failed this command. */
-		return;
+/*
+ * Every aggregate header goes through here before hiredis allocates its
+ * element array: the elements announced by one reply, nested ones
+ * included, may not pass REDIS_MAX_ELEMENTS.  Returning NULL makes the
+ * reader fail (hiredis calls it out of memory); guard says the real reason.
+ */
+static bool
+elements_ok(struct redis *r, long long n)
+{
+	if (n < 0 || (unsigned long long)n > REDIS_MAX_ELEMENTS - r->elements) {
+		snprintf(r->guard, sizeof r->guard, "reply of %lld%s elements "
+		    "(over the limit of %d)", n, r->elements > 0 ? " more" : "",
+		    REDIS_MAX_ELEMENTS);
+		return false;
 	}
-	/* Oldest first: this is the head. */
-	if (r->head == p) {
-		r->head = p->next;
-		if (r->head == NULL)
-			r->tail = NULL;
-	}
-	if (rep == NULL) {
-		snprintf(buf, sizeof buf, "%s", ac->errstr[0] ? ac->errstr :
-		    "connection lost");
-		err = buf;
-	}
-	arm_deadline(r);
-	if (p->fn != NULL)
-		p->fn(r, rep, err, p->arg);
-	free(p);
+	r->elements += (size_t)n;
+	return true;
 }
 
+#if defined(HIREDIS_MAJOR) && HIREDIS_MAJOR >= 1
+static void *
+guarded_array(const redisReadTask *t, size_t n)
+{
+	struct redis *r = t->privdata;
+
+	if (!elements_ok(r, n > (size_t)LLONG_MAX ? LLONG_MAX : (long long)n))
+		return NULL;
+	return r->hfns->createArray(t, n);
+}
+#else
+static void *
+guarded_array(const redisReadTask *t, int n)
+{
+	struct redis *r = t->privdata;
+
+	if (!elements_ok(r, n))
+		return NULL;
+	return r->hfns->createArray(t, n);
+}
+#endif
+
+static void
+new_reader(struct redis *r)
+{
+	if ((r->reader = redisReaderCreate()) == NULL)
+		fatal("out of memory creating a Redis reader");
+	r->hfns = r->reader->fn;
+	r->fns = *r->hfns;
+	r->fns.createArray = guarded_array;
+	r->reader->fn = &r->fns;
+	r->reader->privdata = r;
+	r->fed = 0;
+	r->reply_start = 0;
+	r->elements = 0;
+	r->guard[0] = '\0';
+	r->at_start = true;
+}
+
+/* Sending ------------------------------------------------------------- */
+
 static int
-send_cmd(struct redis *r, redis_reply_fn fn, void *arg, bool internal,
-    int argc, const char **argv, const size_t *lens)
+send_cmd(struct redis *r, redis_reply_fn fn, void *arg, int argc,
+    const char **argv, const size_t *lens)
 {
 	struct pending *p;
+	char *cmd;
+	long long n;
 
-	if (r->ac == NULL)
+	if (r->bev == NULL || !r->connected || r->going_down ||
+	    r->npending >= REDIS_MAX_PENDING)
 		return -1;
-	p = xcalloc(1, sizeof *p);
-	p->r = r;
-	p->fn = fn;
-	p->arg = arg;
-	p->internal = internal;
-	p->deadline = loop_now() + timeout_s(r);
-	if (redisAsyncCommandArgv(r->ac, reply_cb, p, argc, argv, lens) !=
-	    REDIS_OK) {
-		free(p);
+	if ((n = redisFormatCommandArgv(&cmd, argc, argv, lens)) < 0)
+		fatal("out of memory formatting a Redis command");
+	if (bufferevent_write(r->bev, cmd, (size_t)n) != 0) {
+		redisFreeCommand(cmd);
 		return -1;
 	}
+	redisFreeCommand(cmd);
+	p = xcalloc(1, sizeof *p);
+	p->fn = fn;
+	p->arg = arg;
+	p->deadline = loop_now() + timeout_s(r);
 	if (r->tail != NULL)
 		r->tail->next = p;
 	else
 		r->head = p;
 	r->tail = p;
+	r->npending++;
 	if (r->head == p)
 		arm_deadline(r);
 	return 0;
@@ -296,7 +381,7 @@ redis_command(struct redis *r, redis_reply_fn fn, void *arg, int argc,
 {
 	if (r->st.state != REDIS_UP)
 		return -1;
-	return send_cmd(r, fn, arg, false, argc, argv, lens);
+	return send_cmd(r, fn, arg, argc, argv, lens);
 }
 
 int
@@ -313,6 +398,117 @@ redis_commandv(struct redis *r, redis_reply_fn fn, void *arg, int argc,
 	return redis_command(r, fn, arg, argc, argv, lens);
 }
 
+/* Receiving ----------------------------------------------------------- */
+
+/* Hands one complete reply to the oldest command, then frees it.  Returns
+ * false when the connection went away meanwhile. */
+static bool
+deliver(struct redis *r, redisReply *rep)
+{
+	unsigned long gen = r->gen;
+	struct pending *p = r->head;
+
+	if (p == NULL) {
+		freeReplyObject(rep);
+		go_down(r, "protocol error: a reply arrived with no command "
+		    "waiting");
+		return false;
+	}
+	r->head = p->next;
+	if (r->head == NULL)
+		r->tail = NULL;
+	r->npending--;
+	arm_deadline(r);
+	if (p->fn != NULL)
+		p->fn(r, rep, NULL, p->arg);
+	free(p);
+	freeReplyObject(rep);
+	return r->gen == gen;
+}
+
+/*
+ * A fast path for the byte cap: a reply that is one bulk string announces
+ * its length in its header, so one announcing more than the cap is refused
+ * before any of it is buffered.  Only when the header is complete in the
+ * reader's buffer (an sds, NUL-terminated); otherwise the byte count in
+ * read_cb still bounds it.
+ */
+static bool
+bulk_header_over(const struct redis *r)
+{
+	const char *p = r->reader->buf + r->reader->pos, *cr;
+	size_t n = r->reader->len - r->reader->pos;
+	long long len;
+	char *end;
+
+	if (!r->at_start || n < 2 || p[0] != '$')
+		return false;
+	if ((cr = memchr(p, '\r', n < 24 ? n : 24)) == NULL)
+		return false;
+	len = strtoll(p + 1, &end, 10);
+	return end == cr && len > 0 && (unsigned long long)len > r->max_reply;
+}
+
+/* Bytes that are not RESP; during the handshake, perhaps not Redis. */
+static void
+protocol_error(struct redis *r)
+{
+	go_down(r, "%sprotocol error: %s", r->st.state == REDIS_CONNECTING ?
+	    "not a Redis server? " : "", r->reader->errstr);
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	struct redis *r = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char chunk[READ_CHUNK];
+	unsigned long gen = r->gen;
+	void *rep;
+	int n;
+
+	if (r->reader == NULL)
+		fatal("redis: read before the connection was made");
+	while ((n = evbuffer_remove(in, chunk, sizeof chunk)) > 0) {
+		if (redisReaderFeed(r->reader, chunk, (size_t)n) != REDIS_OK) {
+			protocol_error(r);
+			return;
+		}
+		r->fed += (unsigned long long)n;
+		for (;;) {
+			bool had = r->reader->len > r->reader->pos;
+
+			if (bulk_header_over(r)) {
+				go_down(r, "reply over %zu MiB", r->max_reply >> 20);
+				return;
+			}
+			if (redisReaderGetReply(r->reader, &rep) != REDIS_OK) {
+				if (r->guard[0] != '\0')
+					go_down(r, "%s", r->guard);
+				else
+					protocol_error(r);
+				return;
+			}
+			if (rep == NULL) {
+				if (had)	/* it has begun reading one */
+					r->at_start = false;
+				break;
+			}
+			r->at_start = true;
+			/* What the reader still holds belongs to the next. */
+			r->reply_start = r->fed - (r->reader->len -
+			    r->reader->pos);
+			r->elements = 0;
+			if (!deliver(r, rep) || r->gen != gen)
+				return;
+		}
+		if (r->fed - r->reply_start > r->max_reply) {
+			go_down(r, "reply over %zu MiB", r->max_reply >> 20);
+			return;
+		}
+	}
+}
+
 /* The handshake: AUTH, SELECT, PING, pipelined; each step must succeed. */
 static void
 handshake_step(struct redis *r, redisReply *rep, const char *err, void *arg)
@@ -324,7 +520,7 @@ handshake_step(struct redis *r, redisReply *rep, const char *err, void *arg)
 		return;
 	if (rep == NULL) {
 		/* A server that answers with something other than RESP. */
-		if (err != NULL && strstr(err, "rotocol") != NULL)
+		if (err != NULL && strstr(err, "protocol error") != NULL)
 			go_down(r, "not a Redis server? %s", err);
 		else
 			go_down(r, "%s", err != NULL ? err : "connection lost");
@@ -353,12 +549,12 @@ handshake_done(struct redis *r, redisReply *rep, const char *err, void *arg)
 	if (r->st.state != REDIS_CONNECTING)
 		return;
 	if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
-		if (rep != NULL && rep->type == REDIS_REPLY_ERROR &&
-		    strncmp(rep->str, "NOAUTH", 6) == 0)
-			go_down(r, "the server needs a password (set "
-			    "password_env)");
-		else
-			handshake_step(r, rep, err, step_ping);
+		handshake_step(r, rep, err, step_ping);
+		return;
+	}
+	if (rep->type != REDIS_REPLY_STATUS || rep->len != 4 ||
+	    memcmp(rep->str, "PONG", 4) != 0) {
+		go_down(r, "not a Redis server? PING was not answered PONG");
 		return;
 	}
 	r->st.rtt_ms = (loop_now() - r->ping_sent) * 1000.0;
@@ -369,23 +565,17 @@ handshake_done(struct redis *r, redisReply *rep, const char *err, void *arg)
 }
 
 static void
-connect_cb(const redisAsyncContext *cac, int status)
+start_handshake(struct redis *r)
 {
-	struct redis *r = cac->data;
 	const char *argv[3];
 	size_t lens[3];
 	char db[16];
 	int n = 0;
 
-	if (r == NULL)
-		return;
-	if (status != REDIS_OK) {
-		/* hiredis frees the context after this callback. */
-		r->ac = NULL;
-		go_down(r, "%s", cac->errstr[0] ? cac->errstr :
-		    "cannot connect");
-		return;
-	}
+	r->connected = true;
+	new_reader(r);
+	/* Reading starts now: nothing can be read before there is a reader. */
+	bufferevent_enable(r->bev, EV_READ);
 	if (r->password != NULL) {
 		argv[n++] = "AUTH";
 		if (r->cfg->user != NULL)
@@ -393,7 +583,7 @@ connect_cb(const redisAsyncContext *cac, int status)
 		argv[n++] = r->password;
 		for (int i = 0; i < n; i++)
 			lens[i] = strlen(argv[i]);
-		send_cmd(r, handshake_step, step_auth, true, n, argv, lens);
+		send_cmd(r, handshake_step, step_auth, n, argv, lens);
 	}
 	if (r->cfg->db != 0) {
 		snprintf(db, sizeof db, "%d", r->cfg->db);
@@ -401,59 +591,110 @@ connect_cb(const redisAsyncContext *cac, int status)
 		argv[1] = db;
 		lens[0] = 6;
 		lens[1] = strlen(db);
-		send_cmd(r, handshake_step, step_select, true, 2, argv, lens);
+		send_cmd(r, handshake_step, step_select, 2, argv, lens);
 	}
 	argv[0] = "PING";
 	lens[0] = 4;
 	r->ping_sent = loop_now();
-	send_cmd(r, handshake_done, NULL, true, 1, argv, lens);
+	if (send_cmd(r, handshake_done, NULL, 1, argv, lens) != 0)
+		go_down(r, "cannot send to Redis");
 }
 
 static void
-disconnect_cb(const redisAsyncContext *cac, int status)
+event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	struct redis *r = cac->data;
+	struct redis *r = arg;
+	int e = EVUTIL_SOCKET_ERROR();
 
-	if (r == NULL)
-		return;	/* we threw it away ourselves */
-	/* hiredis frees the context after this callback. */
-	r->ac = NULL;
-	if (status == REDIS_OK)
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		start_handshake(r);
+		return;
+	}
+	if (what & BEV_EVENT_EOF)
 		go_down(r, "connection closed");
-	else
-		go_down(r, "%s", cac->errstr[0] ? cac->errstr :
+	else if (what & BEV_EVENT_ERROR)
+		go_down(r, "%s", e != 0 ? evutil_socket_error_to_string(e) :
 		    "connection lost");
+}
+
+/* Opens a non-blocking, close-on-exec socket and starts connecting.
+ * Returns the descriptor, or -1 with msg set. */
+static int
+open_socket(struct redis *r, char *msg, size_t len)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+	struct addrinfo hints, *ai = NULL;
+	socklen_t sslen;
+	char port[16];
+	int fd, rc;
+
+	memset(&ss, 0, sizeof ss);
+	if (r->cfg->kind == REDIS_UNIX) {
+		if (strlen(r->cfg->path) >= sizeof sun->sun_path) {
+			snprintf(msg, len, "socket path too long");
+			return -1;
+		}
+		sun->sun_family = AF_UNIX;
+		memcpy(sun->sun_path, r->cfg->path, strlen(r->cfg->path) + 1);
+		sslen = sizeof *sun;
+	} else {
+		memset(&hints, 0, sizeof hints);
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_NUMERICSERV;
+		snprintf(port, sizeof port, "%d", r->cfg->port);
+		if ((rc = getaddrinfo(r->cfg->host, port, &hints, &ai)) != 0) {
+			snprintf(msg, len, "cannot resolve %s: %s",
+			    r->cfg->host, gai_strerror(rc));
+			return -1;
+		}
+		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+		sslen = ai->ai_addrlen;
+		freeaddrinfo(ai);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd < 0) {
+		snprintf(msg, len, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&ss, sslen) != 0 &&
+	    errno != EINPROGRESS) {
+		snprintf(msg, len, "%s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static void
 redis_connect(struct redis *r)
 {
-	redisAsyncContext *ac;
+	char msg[256];
+	int fd;
 
 	timer_disarm(r->retry);
-	if (r->ac != NULL)
+	if (r->bev != NULL)
 		return;
-	if (r->cfg->kind == REDIS_UNIX)
-		ac = redisAsyncConnectUnix(r->cfg->path);
-	else
-		ac = redisAsyncConnect(r->cfg->host, r->cfg->port);
-	if (ac == NULL)
-		fatal("out of memory connecting to Redis");
 	r->connect_started = loop_now();
 	set_state(r, REDIS_CONNECTING);
-	if (ac->err) {
-		char msg[256];
-		snprintf(msg, sizeof msg, "%s", ac->errstr);
-		redisAsyncFree(ac);
+	if ((fd = open_socket(r, msg, sizeof msg)) < 0) {
 		go_down(r, "%s", msg);
 		return;
 	}
-	ac->data = r;
-	r->ac = ac;
-	if (redisLibeventAttach(ac, loop_base(r->loop)) != REDIS_OK)
-		fatal("cannot attach Redis to the event loop");
-	redisAsyncSetConnectCallback(ac, connect_cb);
-	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
+	r->bev = bufferevent_socket_new(loop_base(r->loop), fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (r->bev == NULL)
+		fatal("cannot put the Redis socket on the event loop");
+	bufferevent_setcb(r->bev, read_cb, NULL, event_cb, r);
+	/* The socket is connecting: libevent reports when it is done. */
+	if (bufferevent_socket_connect(r->bev, NULL, 0) != 0) {
+		go_down(r, "cannot connect: %s", strerror(errno));
+		return;
+	}
+	bufferevent_enable(r->bev, EV_WRITE);
 	arm_deadline(r);
 }
 
@@ -466,7 +707,7 @@ redis_start(struct redis *r)
 void
 redis_reset(struct redis *r, const char *why)
 {
-	if (r->ac != NULL || r->st.state != REDIS_DOWN)
+	if (r->bev != NULL || r->st.state != REDIS_DOWN)
 		go_down(r, "%s", why);
 }
 
@@ -480,15 +721,10 @@ redis_retry_now(struct redis *r)
 void
 redis_free(struct redis *r)
 {
-	redisAsyncContext *ac;
-
 	if (r == NULL)
 		return;
-	if ((ac = r->ac) != NULL) {
-		r->ac = NULL;
-		ac->data = NULL;
-		redisAsyncFree(ac);
-	}
+	r->going_down = true;	/* callbacks may not send any more */
+	drop_connection(r);
 	fail_pending(r, "shutting down");
 	timer_free(r->deadline);
 	timer_free(r->retry);

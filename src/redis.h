@@ -1,11 +1,17 @@
-/* redis.h: one Redis connection on the event loop (hiredis' async API and
- * its libevent adapter), with the timeouts hiredis 0.14 lacks, reconnection
- * with backoff, and a state callers can show: connecting; up with the round
- * trip; down with the error and the time of the next try.
+/* redis.h: one Redis connection on the event loop: a libevent bufferevent
+ * on a non-blocking, close-on-exec socket, with hiredis for the protocol
+ * only (its reply reader and command formatter).  Connect and command
+ * timeouts, reconnection with backoff, and a state callers can show:
+ * connecting; up with the round trip; down with the error and the time of
+ * the next try.
  *
- * Keys travel as argv, never formatted into a command string.  A context
- * that timed out is thrown away (a late reply would pair with the next
- * command) and every command waiting on it fails. */
+ * The server is not trusted.  A reply with no command waiting, a reply over
+ * max_reply_mb (or announcing more than REDIS_MAX_ELEMENTS elements), bytes
+ * that are not RESP, or no reply within timeout_ms: each drops the
+ * connection with a named error, every waiting command fails with it, and
+ * the connection comes back after the backoff.  A late reply can never pair
+ * with the next command.  Keys travel as argv, never formatted into a
+ * command string. */
 #ifndef REHEARSE_REDIS_H
 #define REHEARSE_REDIS_H
 
@@ -16,6 +22,11 @@
 
 #include "loop.h"
 #include "runbook.h"
+
+/* Limits of one reply (see rehearse-runbook(5), redis.max_reply_mb). */
+#define REDIS_MAX_REPLY_MB_DEFAULT	64
+#define REDIS_MAX_ELEMENTS	(1 << 20)	/* announced in one reply */
+#define REDIS_MAX_PENDING	100000		/* commands in flight */
 
 enum redis_state {
 	REDIS_CONNECTING,
@@ -35,8 +46,8 @@ struct redis_status {
 
 struct redis;
 
-/* reply is NULL when the command failed (err says why); hiredis frees the
- * reply after the callback returns, so copy what you keep. */
+/* reply is NULL when the command failed (err says why); the reply is freed
+ * after the callback returns, so copy what you keep. */
 typedef void (*redis_reply_fn)(struct redis *, redisReply *reply,
     const char *err, void *arg);
 
@@ -53,7 +64,8 @@ void		 redis_describe(const struct redis *, char *buf, size_t len);
 void		 redis_on_state(struct redis *, void (*fn)(struct redis *,
 		     void *), void *arg);
 /* Sends a command.  Returns 0 when sent (fn is called exactly once, later),
- * or -1 when the connection is not up (fn is not called). */
+ * or -1 when the connection is not up or REDIS_MAX_PENDING commands are
+ * waiting (fn is not called). */
 int		 redis_command(struct redis *, redis_reply_fn fn, void *arg,
 		     int argc, const char **argv, const size_t *lens);
 /* Same with NUL-terminated words. */

@@ -900,7 +900,7 @@ static void
 load_redis(struct loader *L, const struct ynode *n)
 {
 	static const char *const keys[] = { "url", "password_env",
-	    "timeout_ms", "refresh_s", NULL };
+	    "timeout_ms", "refresh_s", "max_reply_mb", NULL };
 	struct rb_redis *r = &L->rb->redis;
 	const struct ynode *u;
 
@@ -916,6 +916,7 @@ load_redis(struct loader *L, const struct ynode *n)
 	r->password_env = field_env(L, n, "password_env");
 	field_long(L, n, "timeout_ms", 1, 60000, 1000, &r->timeout_ms);
 	field_double(L, n, "refresh_s", 0.2, 3600, 2, &r->refresh_s);
+	field_long(L, n, "max_reply_mb", 1, 4096, 64, &r->max_reply_mb);
 	L->ctx[0] = '\0';
 }
 

@@ -67,6 +67,7 @@ struct rb_redis {
 	char		*password_env;	/* variable holding the password */
 	long		 timeout_ms;
 	double		 refresh_s;
+	long		 max_reply_mb;	/* bytes of one reply, in MiB */
 };
 
 struct rb_profile {

@@ -1,11 +1,13 @@
 /* scan.c: see scan.h. */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "scan.h"
+#include "textesc.h"
 #include "xmalloc.h"
 
 #define COUNT_FIRST	100
@@ -13,6 +15,13 @@
 #define COUNT_MAX	10000
 #define FAST_S		0.0005	/* under: ask for more per call */
 #define SLOW_S		0.002	/* over: ask for fewer */
+/* A walk of one pattern fails once the COUNT of its calls adds up to more
+ * than this many times DBSIZE (at the start) plus SCAN_SLACK: SCAN visits
+ * at least COUNT slots per call, and the tables hold at most about twice
+ * as many slots as keys. */
+#define SCAN_SLOTS_PER_KEY	4
+#define SCAN_SLACK		100000
+#define SCAN_MAX_S_DEFAULT	300.0
 
 struct scan {
 	struct redis	*redis;
@@ -22,6 +31,10 @@ struct scan {
 	void		*arg;
 	size_t		 pattern;	/* index being walked */
 	char		 cursor[32];
+	long long	 dbsize;	/* at the start; <0 until known */
+	unsigned long long budget;	/* of COUNT, for one pattern */
+	unsigned long long asked;	/* COUNT asked so far, this pattern */
+	double		 max_s;
 	double		 started;
 	double		 sent;
 	bool		 in_flight;
@@ -68,12 +81,16 @@ fail(struct scan *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 static void
 fail(struct scan *s, const char *fmt, ...)
 {
+	char msg[256], *e;
 	va_list ap;
 
 	s->res.failed = true;
 	va_start(ap, fmt);
-	vsnprintf(s->res.error, sizeof s->res.error, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	e = esc_str(msg, 0);	/* it may hold the server's words */
+	snprintf(s->res.error, sizeof s->res.error, "%s", e);
+	free(e);
 	finish(s);
 }
 
@@ -137,16 +154,60 @@ scan_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		finish(s);
 		return;
 	}
+	s->asked += (unsigned long long)s->res.count_hint;
 	s->res.count_hint = scan_adapt(s->res.count_hint, dt);
 	memcpy(s->cursor, cur->str, cur->len);
 	s->cursor[cur->len] = '\0';
 	if (strcmp(s->cursor, "0") == 0) {
+		s->asked = 0;
 		if (++s->pattern == s->opts.npatterns) {
 			s->res.complete = true;
 			finish(s);
 			return;
 		}
+	} else if (s->asked > s->budget) {
+		fail(s, "SCAN did not finish: %lu calls asked for %llu slots, "
+		    "more than %d per key of a database of %lld keys, and the "
+		    "cursor never came back to 0", s->res.calls, s->asked,
+		    SCAN_SLOTS_PER_KEY, s->dbsize);
+		return;
+	} else if (loop_now() - s->started > s->max_s) {
+		fail(s, "SCAN did not finish within %.0f s (%lu calls)",
+		    s->max_s, s->res.calls);
+		return;
 	}
+	scan_next(s);
+}
+
+/* DBSIZE first: it sets the bound on the walk. */
+static void
+dbsize_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
+{
+	struct scan *s = arg;
+
+	(void)r;
+	s->in_flight = false;
+	if (s->cancelled) {
+		s->finished = true;
+		scan_free(s);
+		return;
+	}
+	if (rep == NULL) {
+		fail(s, "%s", err);
+		return;
+	}
+	if (rep->type == REDIS_REPLY_ERROR) {
+		fail(s, "DBSIZE failed: %.*s", (int)(rep->len > 200 ? 200 :
+		    rep->len), rep->str);
+		return;
+	}
+	if (rep->type != REDIS_REPLY_INTEGER || rep->integer < 0) {
+		fail(s, "DBSIZE returned something unexpected");
+		return;
+	}
+	s->dbsize = rep->integer;
+	s->budget = (unsigned long long)rep->integer * SCAN_SLOTS_PER_KEY +
+	    SCAN_SLACK;
 	scan_next(s);
 }
 
@@ -188,12 +249,17 @@ scan_start(struct redis *r, const struct scan_opts *o,
 	s->res.count_hint = COUNT_FIRST;
 	keyset_init(&s->res.keys, o->keep);
 	snprintf(s->cursor, sizeof s->cursor, "0");
+	s->dbsize = -1;
+	s->max_s = o->max_s > 0 ? o->max_s : SCAN_MAX_S_DEFAULT;
 	s->later = event_new(redis_loop_base(r), -1, 0, report, s);
 	if (o->npatterns == 0) {
 		s->res.complete = true;
 		finish(s);
-	} else
-		scan_next(s);
+	} else if (redis_commandv(r, dbsize_reply, s, 1,
+	    (const char *[]){ "DBSIZE" }) != 0)
+		fail(s, "Redis is not connected");
+	else
+		s->in_flight = true;
 	return s;
 }
 

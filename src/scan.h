@@ -1,7 +1,13 @@
 /* scan.h: walking the keys that match a route's patterns with SCAN MATCH,
  * never KEYS.  COUNT adapts so that each call stays near a millisecond on
  * the server; keys SCAN returns twice are counted once; only cursor 0 ends
- * a walk (a call may return no key and a non-zero cursor). */
+ * a walk (a call may return no key and a non-zero cursor).
+ *
+ * A walk is bounded: it starts with DBSIZE, and fails when one pattern's
+ * calls have asked (their COUNT added up) for more than 4 slots per key of
+ * the database plus 100000 without the cursor coming back to 0, or when it
+ * takes longer than max_s (default 300 s).  A server whose cursor never
+ * comes back to 0 cannot keep a walk going. */
 #ifndef REHEARSE_SCAN_H
 #define REHEARSE_SCAN_H
 
@@ -17,6 +23,7 @@ struct scan_opts {
 	size_t		 limit;		/* stop once over this; 0: no limit */
 	bool		 keep;		/* keep every key (a purge needs them) */
 	size_t		 sample;	/* keep the first N keys for display */
+	double		 max_s;		/* wall time bound; 0: 300 s */
 };
 
 struct scan_sample {

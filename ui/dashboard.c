@@ -292,21 +292,29 @@ static int
 draw_redis(struct dash *d, int y, int left, int width)
 {
 	const struct readout *x;
-	char state[300], mem[32], line[512];
+	char state[300], mem[32], line[512], role[200];
 	size_t i;
+	bool up;
 
 	if (d->env->redis == NULL)
 		return y;
 	redis_describe(d->env->redis, state, sizeof state);
 	x = readouts_get(d->ro);
-	ui_attr(redis_status(d->env->redis)->state == REDIS_UP ? PAIR_OK :
-	    PAIR_FAIL, A_BOLD, true);
-	snprintf(line, sizeof line, "redis %s", state);
+	up = redis_status(d->env->redis)->state == REDIS_UP;
+	readout_describe_role(&x->node, role, sizeof role);
+	ui_attr(up ? PAIR_OK : PAIR_FAIL, A_BOLD, true);
+	snprintf(line, sizeof line, "redis %s%s%s", state, up && x->state ==
+	    READOUT_OK ? ", " : "", up && x->state == READOUT_OK ? role : "");
 	ui_put(y, left, width, line);
-	ui_attr(redis_status(d->env->redis)->state == REDIS_UP ? PAIR_OK :
-	    PAIR_FAIL, A_BOLD, false);
+	ui_attr(up ? PAIR_OK : PAIR_FAIL, A_BOLD, false);
 	y++;
-	if (x->valid) {
+	if (up && x->state == READOUT_UNKNOWN) {
+		/* Unknown is unknown: no stale or zero numbers. */
+		snprintf(line, sizeof line, "  readouts unknown: %s", x->why);
+		ui_attr(PAIR_FAIL, A_BOLD, true);
+		ui_put(y++, left, width, line);
+		ui_attr(PAIR_FAIL, A_BOLD, false);
+	} else if (x->valid) {
 		snprintf(line, sizeof line, "  mem %s  hit %s  ops %lld/s  keys %lld"
 		    "  evicted %lld  clients %lld", human_bytes(x->used_memory,
 		    mem, sizeof mem), x->hit_ratio < 0 ? "n/a" : "", x->ops_per_sec,

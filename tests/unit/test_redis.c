@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -130,14 +132,21 @@ is_down(void *arg)
 }
 
 static struct runbook *
-rb_with(const char *url, const char *extra)
+rb_timeout(const char *url, long timeout_ms, const char *extra)
 {
 	return test_runbook("runbook: t\nowner: o\nredis: { url: '%s', "
-	    "timeout_ms: 300, refresh_s: 0.2 %s }\nroutes:\n"
+	    "timeout_ms: %ld, refresh_s: 0.2 %s }\nroutes:\n"
 	    "  - { name: blog, keys: ['anp:page:/blog/*'], max_keys: 5000 }\n"
 	    "  - { name: both, keys: ['a:*', 'a:1*'] }\n"
 	    "  - { name: odd, keys: ['odd:*'] }\n"
-	    "steps: [{ title: x, manual: y }]\n", url, extra ? extra : "");
+	    "steps: [{ title: x, manual: y }]\n", url, timeout_ms,
+	    extra ? extra : "");
+}
+
+static struct runbook *
+rb_with(const char *url, const char *extra)
+{
+	return rb_timeout(url, 300, extra);
 }
 
 START_TEST(connects_and_measures)
@@ -390,7 +399,7 @@ static const struct scan_result *
 walk(struct redis *r, const struct rb_route *route, size_t limit,
     struct scan **sp)
 {
-	struct scan_opts o = { route->keys, route->nkeys, limit, false, 5 };
+	struct scan_opts o = { route->keys, route->nkeys, limit, false, 5, 0 };
 	struct scan_wait w = { false };
 
 	*sp = scan_start(r, &o, scan_finished, &w);
@@ -848,6 +857,393 @@ START_TEST(info_fields)
 }
 END_TEST
 
+/* A hostile server ---------------------------------------------------- */
+
+struct badsrv {
+	pid_t		 pid;
+	int		 port;
+	char		 url[64];
+	char		 portfile[128];
+};
+
+/* Starts tests/tools/badredis in mode (see its header). */
+static void
+bad_start(struct badsrv *b, const char *mode)
+{
+	const char *bin = getenv("BADREDIS");
+	char path[512];
+	FILE *f;
+	int i;
+
+	if (bin == NULL) {
+		snprintf(path, sizeof path, "%s/tests/tools/badredis",
+		    getenv("top_builddir") ? getenv("top_builddir") : ".");
+		bin = path;
+	}
+	snprintf(b->portfile, sizeof b->portfile, "%s/bad.port", srv.dir);
+	unlink(b->portfile);
+	b->pid = fork();
+	ck_assert_int_ge(b->pid, 0);
+	if (b->pid == 0) {
+		execl(bin, bin, b->portfile, mode, (char *)NULL);
+		_exit(127);
+	}
+	b->port = 0;
+	for (i = 0; i < 200 && b->port == 0; i++) {
+		if ((f = fopen(b->portfile, "r")) != NULL) {
+			if (fscanf(f, "%d", &b->port) != 1)
+				b->port = 0;
+			fclose(f);
+		}
+		if (b->port == 0)
+			usleep(20000);
+	}
+	ck_assert_msg(b->port > 0, "badredis %s did not start", bin);
+	snprintf(b->url, sizeof b->url, "redis://127.0.0.1:%d/0", b->port);
+}
+
+static void
+bad_stop(struct badsrv *b)
+{
+	kill(b->pid, SIGTERM);
+	waitpid(b->pid, NULL, 0);
+}
+
+/* Sends one command and waits for its callback. */
+static void
+command_and_wait(struct redis *r, const char *cmd, struct reply_seen *s)
+{
+	const char *argv[] = { cmd };
+
+	memset(s, 0, sizeof *s);
+	ck_assert_int_eq(redis_commandv(r, note_reply, s, 1, argv), 0);
+	ck_assert(run_until(loop, seen, s, 10));
+}
+
+START_TEST(reply_with_nothing_pending)
+{
+	struct badsrv b;
+	struct runbook *rb;
+	struct redis *r;
+	struct reply_seen s;
+
+	bad_start(&b, "extra");
+	rb = rb_with(b.url, NULL);
+	r = redis_new(loop, &rb->redis, NULL);
+	redis_start(r);
+	ck_assert(run_until(loop, is_up, r, 5));
+	/* PONG answers it; the extra reply that follows has no command. */
+	command_and_wait(r, "PING", &s);
+	ck_assert(s.ok);
+	ck_assert(run_until(loop, is_down, r, 5));
+	ck_assert_msg(strstr(redis_status(r)->error, "protocol error: a reply "
+	    "arrived with no command waiting") != NULL, "%s",
+	    redis_status(r)->error);
+	/* Nothing aborted: it backs off and comes back. */
+	ck_assert(run_until(loop, is_up, r, 10));
+	ck_assert_uint_ge(redis_status(r)->connects, 2);
+	redis_free(r);
+	runbook_free(rb);
+	bad_stop(&b);
+}
+END_TEST
+
+START_TEST(huge_bulk_is_capped)
+{
+	struct badsrv b;
+	struct runbook *rb;
+	struct redis *r;
+	struct reply_seen s;
+	double t0;
+
+	/* One bulk: refused at its header.  Inside an array: by its bytes. */
+	static const char *const modes[] = { "hugebulk", "hugenested" };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		bad_start(&b, modes[i]);
+		rb = rb_timeout(b.url, 20000, ", max_reply_mb: 2");
+		r = redis_new(loop, &rb->redis, NULL);
+		redis_start(r);
+		ck_assert(run_until(loop, is_up, r, 5));
+		t0 = loop_now();
+		command_and_wait(r, "INFO", &s);
+		ck_assert(!s.ok);
+		ck_assert_msg(strcmp(s.err, "reply over 2 MiB") == 0, "%s: %s",
+		    modes[i], s.err);
+		ck_assert(s.at - t0 < 10.0);
+		ck_assert_int_eq(redis_status(r)->state, REDIS_DOWN);
+		redis_free(r);
+		runbook_free(rb);
+		bad_stop(&b);
+	}
+}
+END_TEST
+
+START_TEST(huge_bulk_that_stops_times_out)
+{
+	struct badsrv b;
+	struct runbook *rb;
+	struct redis *r;
+	struct reply_seen s;
+
+	bad_start(&b, "hugebulk-stop");
+	rb = rb_with(b.url, NULL);	/* timeout 300 ms */
+	r = redis_new(loop, &rb->redis, NULL);
+	redis_start(r);
+	ck_assert(run_until(loop, is_up, r, 5));
+	command_and_wait(r, "INFO", &s);
+	ck_assert(!s.ok);
+	ck_assert_msg(strstr(s.err, "no reply within 300 ms") != NULL, "%s",
+	    s.err);
+	redis_free(r);
+	runbook_free(rb);
+	bad_stop(&b);
+}
+END_TEST
+
+START_TEST(huge_array_is_refused)
+{
+	struct badsrv b;
+	struct runbook *rb;
+	struct redis *r;
+	struct reply_seen s;
+
+	bad_start(&b, "hugearray");
+	rb = rb_with(b.url, NULL);
+	r = redis_new(loop, &rb->redis, NULL);
+	redis_start(r);
+	ck_assert(run_until(loop, is_up, r, 5));
+	command_and_wait(r, "DBSIZE", &s);
+	ck_assert(!s.ok);
+	ck_assert_msg(strstr(s.err, "reply of 2000000000 elements (over the "
+	    "limit of 1048576)") != NULL, "%s", s.err);
+	redis_free(r);
+	runbook_free(rb);
+	bad_stop(&b);
+}
+END_TEST
+
+START_TEST(garbage_is_not_redis)
+{
+	struct badsrv b;
+	struct runbook *rb;
+	struct redis *r;
+
+	bad_start(&b, "garbage");
+	rb = rb_with(b.url, NULL);
+	r = redis_new(loop, &rb->redis, NULL);
+	redis_start(r);
+	ck_assert(run_until(loop, is_down, r, 5));
+	ck_assert_msg(strstr(redis_status(r)->error, "not a Redis server? "
+	    "protocol error") != NULL, "%s", redis_status(r)->error);
+	ck_assert_ptr_null(strchr(redis_status(r)->error, '\033'));
+	redis_free(r);
+	runbook_free(rb);
+	bad_stop(&b);
+}
+END_TEST
+
+/* Every socket rehearse opens is close-on-exec. */
+START_TEST(socket_is_close_on_exec)
+{
+	struct runbook *rb = rb_with(srv.url, NULL);
+	struct redis *r = redis_new(loop, &rb->redis, NULL);
+	struct stat sb;
+	int fd, sockets = 0;
+
+	redis_start(r);
+	ck_assert(run_until(loop, is_up, r, 5));
+	for (fd = 3; fd < 1024; fd++) {
+		if (fstat(fd, &sb) != 0 || !S_ISSOCK(sb.st_mode))
+			continue;
+		sockets++;
+		ck_assert_msg(fcntl(fd, F_GETFD) & FD_CLOEXEC, "fd %d", fd);
+	}
+	ck_assert_int_ge(sockets, 1);
+	redis_free(r);
+	runbook_free(rb);
+}
+END_TEST
+
+static const struct scan_result *
+walk_bounded(struct redis *r, double max_s, struct scan **sp)
+{
+	static char pattern[] = "anp:*";
+	char *pats[] = { pattern };
+	struct scan_opts o = { pats, 1, 0, false, 5, max_s };
+	struct scan_wait w = { false };
+
+	*sp = scan_start(r, &o, scan_finished, &w);
+	ck_assert(run_until(loop, scan_is_done, &w, 20));
+	return scan_result(*sp);
+}
+
+START_TEST(scan_that_never_ends_is_bounded)
+{
+	struct badsrv b;
+	struct runbook *rb;
+	struct redis *r;
+	const struct scan_result *res;
+	struct scan *sc;
+
+	bad_start(&b, "scanforever");
+	rb = rb_with(b.url, NULL);
+	r = redis_new(loop, &rb->redis, NULL);
+	redis_start(r);
+	ck_assert(run_until(loop, is_up, r, 5));
+	res = walk_bounded(r, 0, &sc);
+	ck_assert(res->failed && !res->complete);
+	ck_assert_msg(strstr(res->error, "SCAN did not finish") != NULL &&
+	    strstr(res->error, "database of 3 keys") != NULL, "%s",
+	    res->error);
+	ck_assert_uint_lt(res->calls, 100);
+	scan_free(sc);
+	/* The time bound, on its own. */
+	res = walk_bounded(r, 1e-6, &sc);
+	ck_assert(res->failed);
+	ck_assert_msg(strstr(res->error, "SCAN did not finish within") !=
+	    NULL, "%s", res->error);
+	ck_assert_uint_eq(res->calls, 1);
+	scan_free(sc);
+	redis_free(r);
+	runbook_free(rb);
+	bad_stop(&b);
+}
+END_TEST
+
+/* A purge whose preview cannot finish is refused, and deletes nothing. */
+START_TEST(purge_refuses_an_unfinished_preview)
+{
+	struct badsrv b;
+	struct runbook *rb;
+	struct redis *r;
+	struct purge *p;
+	struct pwatch w = { 0 };
+
+	bad_start(&b, "scanforever");
+	rb = rb_with(b.url, NULL);
+	r = redis_new(loop, &rb->redis, NULL);
+	redis_start(r);
+	ck_assert(run_until(loop, is_up, r, 5));
+	p = previewed(r, &rb->routes[0], NULL, &w);
+	ck_assert_int_eq(purge_report(p)->state, PURGE_FAILED);
+	ck_assert_msg(strstr(purge_report(p)->reason, "SCAN did not finish")
+	    != NULL, "%s", purge_report(p)->reason);
+	purge_free(p);
+	redis_free(r);
+	runbook_free(rb);
+	bad_stop(&b);
+}
+END_TEST
+
+static bool
+one_round(void *arg)
+{
+	return readouts_get(arg)->rounds >= 1;
+}
+
+/* The readouts of one round against url (user/password may be NULL). */
+static void
+readout_round(const char *url, const char *password, struct readout *out)
+{
+	struct runbook *rb = rb_with(url, NULL);
+	struct redis *r = redis_new(loop, &rb->redis, password);
+	struct readouts *ro = readouts_new(loop, r, rb, NULL, NULL);
+
+	redis_start(r);
+	ck_assert(run_until(loop, is_up, r, 5));
+	readouts_refresh(ro);
+	ck_assert(run_until(loop, one_round, ro, 10));
+	*out = *readouts_get(ro);
+	out->routes = NULL;
+	redis_free(r);
+	readouts_free(ro);
+	runbook_free(rb);
+}
+
+START_TEST(readouts_know_the_node)
+{
+	struct readout x;
+
+	readout_round(srv.url, NULL, &x);
+	ck_assert_int_eq(x.state, READOUT_OK);
+	ck_assert_str_eq(x.node.role, "master");
+	ck_assert_str_eq(x.node.mode, "standalone");
+	ck_assert(!x.node.cluster);
+}
+END_TEST
+
+/* An ACL user who may not run INFO: unknown, never zeros. */
+START_TEST(readouts_unknown_without_info)
+{
+	struct readout x;
+	char *url;
+
+	ck_assert_int_eq(testredis_cli(&srv, NULL, "ACL SETUSER looker on "
+	    "'>look-pw' '~*' '+@all' '-info'"), 0);
+	url = xprintf("redis://looker@127.0.0.1:%d/0", srv.port);
+	readout_round(url, "look-pw", &x);
+	ck_assert_int_eq(x.state, READOUT_UNKNOWN);
+	ck_assert(!x.valid);
+	ck_assert_msg(strncmp(x.why, "INFO refused: NOPERM", 20) == 0, "%s",
+	    x.why);
+	free(url);
+}
+END_TEST
+
+START_TEST(readouts_unknown_from_hostile_servers)
+{
+	static const struct {
+		const char *mode, *why;
+	} cases[] = {
+		{ "info-hang", "INFO: no reply within 300 ms" },
+		{ "info-noperm", "INFO refused: NOPERM" },
+		{ "sentinel", "a Sentinel (redis_mode:sentinel)" },
+	};
+	struct badsrv b;
+	struct readout x;
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		bad_start(&b, cases[i].mode);
+		readout_round(b.url, NULL, &x);
+		ck_assert_int_eq(x.state, READOUT_UNKNOWN);
+		ck_assert_msg(strncmp(x.why, cases[i].why, strlen(cases[i].why))
+		    == 0, "%s: %s", cases[i].mode, x.why);
+		bad_stop(&b);
+	}
+	bad_start(&b, "replica");
+	readout_round(b.url, NULL, &x);
+	ck_assert_int_eq(x.state, READOUT_OK);
+	ck_assert_str_eq(x.node.role, "replica");
+	ck_assert_str_eq(x.node.master_host, "10.1.2.3");
+	ck_assert_int_eq(x.node.master_port, 6380);
+	ck_assert(x.node.cluster);
+	bad_stop(&b);
+}
+END_TEST
+
+START_TEST(info_role_parses)
+{
+	const char info[] = "# Server\r\nredis_mode:standalone\r\n"
+	    "# Replication\r\nrole:slave\r\nmaster_host:db\x1b[2J.example\r\n"
+	    "master_port:99999\r\n# Cluster\r\ncluster_enabled:0\r\n";
+	struct redis_role n;
+	char buf[256];
+
+	ck_assert(info_role(info, sizeof info - 1, &n));
+	ck_assert_str_eq(n.role, "replica");
+	ck_assert_ptr_null(strchr(n.master_host, '\033'));
+	ck_assert_int_eq(n.master_port, 0);	/* out of range: not used */
+	ck_assert(!n.cluster);
+	readout_describe_role(&n, buf, sizeof buf);
+	ck_assert_msg(strncmp(buf, "replica of db", 13) == 0, "%s", buf);
+	ck_assert(!info_role("redis_mode:sentinel\r\n", 21, &n));
+	ck_assert_str_eq(n.mode, "sentinel");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -876,6 +1272,18 @@ main(void)
 	tcase_add_test(tc, readouts_report_the_server);
 	tcase_add_test(tc, info_fields);
 	tcase_add_test(tc, scan_count_adapts);
+	tcase_add_test(tc, reply_with_nothing_pending);
+	tcase_add_test(tc, huge_bulk_is_capped);
+	tcase_add_test(tc, huge_bulk_that_stops_times_out);
+	tcase_add_test(tc, huge_array_is_refused);
+	tcase_add_test(tc, garbage_is_not_redis);
+	tcase_add_test(tc, socket_is_close_on_exec);
+	tcase_add_test(tc, scan_that_never_ends_is_bounded);
+	tcase_add_test(tc, purge_refuses_an_unfinished_preview);
+	tcase_add_test(tc, readouts_know_the_node);
+	tcase_add_test(tc, readouts_unknown_without_info);
+	tcase_add_test(tc, readouts_unknown_from_hostile_servers);
+	tcase_add_test(tc, info_role_parses);
 	suite_add_tcase(s, tc);
 	return tap_run(s);
 }
