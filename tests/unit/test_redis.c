@@ -718,6 +718,8 @@ START_TEST(purge_backup_and_restore)
 	struct redis *r = redis_new(loop, &rb->redis, NULL);
 	struct pwatch w = { 0 };
 	struct restored x = { 0 };
+	struct backup_reader *br;
+	struct restore_check chk;
 	char *backup = xprintf("%s/backup.jsonl", srv.dir), *out = NULL,
 	    *cause = NULL;
 	redisContext *c;
@@ -740,8 +742,10 @@ START_TEST(purge_backup_and_restore)
 	ck_assert_uint_eq(st.st_mode & 0777, 0600);
 	purge_free(p);
 
-	ck_assert_int_eq(purge_restore(r, backup, false, restore_done, &x,
-	    &cause), 0);
+	ck_assert_ptr_nonnull(br = purge_restore_check(backup, rb, NULL,
+	    false, &chk, &cause));
+	ck_assert(chk.ended);
+	purge_restore(r, br, false, restore_done, &x);
 	ck_assert(run_until(loop, restore_finished, &x, 20));
 	ck_assert_uint_eq(x.rep.restored, 451);
 	ck_assert_uint_eq(x.rep.errors, 0);
@@ -754,8 +758,10 @@ START_TEST(purge_backup_and_restore)
 	free(out);
 	/* A second restore keeps what exists. */
 	x.done = false;
-	ck_assert_int_eq(purge_restore(r, backup, false, restore_done, &x,
-	    &cause), 0);
+	ck_assert_ptr_nonnull(br = purge_restore_check(backup, rb, NULL,
+	    false, &chk, &cause));
+	ck_assert(chk.ended);
+	purge_restore(r, br, false, restore_done, &x);
 	ck_assert(run_until(loop, restore_finished, &x, 20));
 	ck_assert_uint_eq(x.rep.existed, 451);
 	redis_free(r);
