@@ -538,10 +538,10 @@ refusal(struct session *s)
 	    audit_refusal(s->audit) : "unknown");
 }
 
-/* A purge's backup goes to a backups/ directory next to the log (made on
- * the first backup, mode 0700), so that the replay picker and a glob of
- * the state dir never take it for a log.  The path is absolute: the audit
- * log records it, and a restore may run from elsewhere. */
+/* A purge's backup goes to a .backups/ directory next to the log (made on
+ * the first backup, mode 0700), hidden so that neither the replay picker
+ * nor a shell glob of the state dir takes it for a log.  The path is
+ * absolute: the audit log records it, and a restore may run elsewhere. */
 static char *
 backup_path(struct session *s, size_t i)
 {
@@ -562,7 +562,7 @@ backup_path(struct session *s, size_t i)
 	len = strlen(base);
 	if (len > 6 && strcmp(base + len - 6, ".jsonl") == 0)
 		len -= 6;
-	dir = xprintf("%s/backups", strcmp(real, "/") == 0 ? "" : real);
+	dir = xprintf("%s/.backups", strcmp(real, "/") == 0 ? "" : real);
 	if (mkdir(dir, 0700) == 0) {
 		/* Durable before a file is made in it. */
 		int fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
