@@ -298,6 +298,7 @@ struct backup_reader {
 	char		 first_prev[AUDIT_HEX];
 	bool		 ended;
 	bool		 torn;
+	bool		 tampered;	/* a hash or a prev did not match */
 	char		 end_state[16];
 };
 
@@ -368,6 +369,7 @@ verify_line(struct backup_reader *r, int *rc, char **cause)
 	}
 	audit_line_hash(&r->key, r->line.data, body, hash);
 	if (memcmp(hash, claim, 64) != 0) {
+		r->tampered = true;
 		fail(r, cause, "the hash does not match: the line was changed%s",
 		    r->key.len > 0 ? " or sealed with another key" : "");
 		return NULL;
@@ -381,6 +383,7 @@ verify_line(struct backup_reader *r, int *rc, char **cause)
 	}
 	prev = json_string_value(json_object_get(o, "prev"));
 	if (prev == NULL || strcmp(prev, r->prev) != 0) {
+		r->tampered = true;
 		fail(r, cause, "its prev does not name the line before: a line "
 		    "was removed, added or moved");
 		json_decref(o);
@@ -416,12 +419,14 @@ key_fits(struct backup_reader *r, char **cause)
 		    "give it with --audit-key", sealed);
 		ok = false;
 	} else if (sealed == NULL && r->key.len > 0) {
+		r->tampered = true;
 		fail(r, cause, "the backup is not sealed, but an audit key was "
 		    "given: anyone could have written it");
 		ok = false;
 	} else if (sealed != NULL) {
 		audit_key_id(&r->key, id);
 		if (strcmp(id, sealed) != 0) {
+			r->tampered = true;
 			fail(r, cause, "the backup is sealed with the audit key "
 			    "%.16s, not with %s", sealed, id);
 			ok = false;
@@ -432,7 +437,8 @@ key_fits(struct backup_reader *r, char **cause)
 }
 
 struct backup_reader *
-backup_open(const char *path, const struct audit_key *key, char **cause)
+backup_open(const char *path, const struct audit_key *key, bool *tampered,
+    char **cause)
 {
 	struct backup_reader *r;
 	struct stat st;
@@ -473,6 +479,8 @@ backup_open(const char *path, const struct audit_key *key, char **cause)
 		return NULL;
 	}
 	if (!key_fits(r, cause) || (o = verify_line(r, &rc, cause)) == NULL) {
+		/* A key that does not fit counts as a failed verification. */
+		*tampered = r->tampered;
 		backup_reader_free(r);
 		return NULL;
 	}
@@ -633,6 +641,12 @@ const char *
 backup_reader_hash(const struct backup_reader *r)
 {
 	return r->prev;
+}
+
+bool
+backup_tampered(const struct backup_reader *r)
+{
+	return r->tampered;
 }
 
 bool

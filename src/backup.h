@@ -73,9 +73,10 @@ struct backup_rec {
 /* Opens a backup without blocking on a FIFO or device (only a regular file
  * is taken), reads and verifies its header.  key: the audit key (NULL or
  * empty: none); a sealed backup needs it, and with a key the backup must be
- * sealed with it.  Returns NULL with *cause ("FILE: line N: ..."). */
+ * sealed with it.  Returns NULL with *cause ("FILE: line N: ..."), and
+ * *tampered set when the header's hash did not match. */
 struct backup_reader *backup_open(const char *path,
-		     const struct audit_key *key, char **cause);
+		     const struct audit_key *key, bool *tampered, char **cause);
 const struct backup_header *backup_header(const struct backup_reader *);
 /* The next saved key, verified.  Returns 1 (rec filled; free it with
  * backup_rec_done), 0 at the end, -1 with *cause. */
@@ -93,6 +94,9 @@ const char	*backup_reader_hash(const struct backup_reader *);
 /* Whether a torn last line (no newline: a crash while writing) was
  * ignored.  Its keys were never deleted: UNLINK waits for the sync. */
 bool		 backup_torn(const struct backup_reader *);
+/* Whether reading stopped at a line whose hash or prev did not match (an
+ * edit, not a format error). */
+bool		 backup_tampered(const struct backup_reader *);
 void		 backup_reader_free(struct backup_reader *);
 
 /* True when key matches the Redis glob pattern (*, ?, [...], \). */

@@ -1005,8 +1005,7 @@ purge_restore_check(const char *path, const struct runbook *rb,
 	int rc;
 
 	memset(chk, 0, sizeof *chk);
-	chk->verify_failed = true;
-	if ((br = backup_open(path, key, cause)) == NULL)
+	if ((br = backup_open(path, key, &chk->verify_failed, cause)) == NULL)
 		return NULL;
 	if (!any_key && (route = route_named(rb, backup_header(br)->route)) ==
 	    NULL) {
@@ -1015,7 +1014,6 @@ purge_restore_check(const char *path, const struct runbook *rb,
 		    "the runbook does not have (--any-key restores it anyway)",
 		    path, e);
 		free(e);
-		chk->verify_failed = false;
 		backup_reader_free(br);
 		return NULL;
 	}
@@ -1029,13 +1027,13 @@ purge_restore_check(const char *path, const struct runbook *rb,
 			    route->name);
 			free(e);
 			backup_rec_done(&rec);
-			chk->verify_failed = false;
 			backup_reader_free(br);
 			return NULL;
 		}
 		backup_rec_done(&rec);
 	}
 	if (rc < 0) {
+		chk->verify_failed = backup_tampered(br);
 		backup_reader_free(br);
 		return NULL;
 	}
@@ -1049,7 +1047,6 @@ purge_restore_check(const char *path, const struct runbook *rb,
 		backup_reader_free(br);
 		return NULL;
 	}
-	chk->verify_failed = false;
 	return br;
 }
 

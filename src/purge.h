@@ -88,7 +88,7 @@ struct restore_report {
 
 /* What verifying a backup found. */
 struct restore_check {
-	bool		 verify_failed;	/* the chain or the format is bad */
+	bool		 verify_failed;	/* a hash or a prev did not match */
 	size_t		 keys;
 	bool		 ended;		/* it has its end line */
 	bool		 torn;		/* a torn last line was ignored */
@@ -100,8 +100,9 @@ struct restore_check {
 /* Reads and verifies a whole backup before anything is restored: format,
  * chain (sealed with key when it has one), and, unless any_key, that it is
  * of a route of rb and that each key matches one of its patterns.  Returns
- * the reader, rewound, or NULL with *cause (chk->verify_failed tells a bad
- * file from a refused one). */
+ * the reader, rewound, or NULL with *cause (chk->verify_failed: a hash or
+ * prev did not match; otherwise the file is unreadable, malformed or
+ * refused). */
 struct backup_reader *purge_restore_check(const char *path,
 		     const struct runbook *rb, const struct audit_key *key,
 		     bool any_key, struct restore_check *chk, char **cause);
