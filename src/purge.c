@@ -369,6 +369,7 @@ preview_done(struct scan *s, void *arg)
 	size_t i;
 
 	p->scan = NULL;
+	p->rep.counted = true;
 	p->rep.previewed = res->count;
 	p->rep.over_limit = res->over_limit;
 	p->rep.preview_ms = res->ms;

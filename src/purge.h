@@ -35,6 +35,8 @@ enum purge_state {
 struct purge_report {
 	enum purge_state state;
 	size_t		 previewed;	/* distinct keys the preview found */
+	bool		 counted;	/* the preview walked (else refused or
+					 * failed before it) */
 	bool		 over_limit;	/* the preview stopped counting */
 	size_t		 deleted;	/* UNLINK confirmed */
 	size_t		 gone;		/* previewed, but gone by then */

@@ -483,12 +483,16 @@ purge_event(struct purge *p, void *arg)
 		changed(s, i);
 		return;
 	case PURGE_REFUSED:
-		set_observed(r, "%s%zu keys match", rep->over_limit ?
-		    "more than " : "", rep->previewed);
+		if (rep->counted)
+			set_observed(r, "%s%zu keys match", rep->over_limit ?
+			    "more than " : "", rep->previewed);
+		else
+			set_observed(r, "refused before counting");
 		record(s, "purge.preview", i, json_pack("{s:s, s:o, s:I, s:b, "
-		    "s:s}", "route", route->name, "patterns", patterns(route),
-		    "previewed", (json_int_t)rep->previewed, "over_limit",
-		    rep->over_limit, "refused", rep->reason));
+		    "s:b, s:s}", "route", route->name, "patterns",
+		    patterns(route), "previewed", (json_int_t)rep->previewed,
+		    "counted", rep->counted, "over_limit", rep->over_limit,
+		    "refused", rep->reason));
 		end_step(s, i, STEP_FAILED, rep->reason);
 		break;
 	case PURGE_DONE:

@@ -11,7 +11,7 @@ tmp=$(mktemp -d)
 rpid=
 cleanup() {
 	[ -n "$rpid" ] && { kill "$rpid"; wait "$rpid"; } 2>/dev/null
-	[ -n "${KEEP:-}" ] && cp -r "$tmp" /tmp/backup_keep; rm -rf "$tmp"
+	rm -rf "$tmp"
 }
 trap cleanup EXIT
 n=0
