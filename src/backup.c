@@ -175,16 +175,28 @@ backup_create(const char *path, const struct audit_key *key,
 	return w;
 }
 
+/* Appends "s" (base64 or hex: nothing to escape) to b. */
+static void
+add_plain(struct buf *b, const char *name, const char *s, size_t len)
+{
+	buf_addf(b, ",\"%s\":\"", name);
+	buf_add(b, s, len);
+	buf_addc(b, '"');
+}
+
+/* A key line is made by hand rather than through jansson: it is the hot
+ * path of a backed-up purge, and all but the key are base64, hex or
+ * numbers.  The key goes through audit_json_encode, like every text. */
 int
 backup_add(struct backup_writer *w, const char *key, size_t klen,
     const void *dump, size_t dlen, long long pttl, char **cause)
 {
-	char *k64, *d64;
-	json_t *o;
-	size_t before = w->pending.len;
+	json_t *kj;
+	char *k64, *kjs, *d64;
+	size_t start = w->pending.len, body;
 
-	/* base64 grows by 4/3; the key also appears escaped (up to 4x). */
-	if (4 * (klen + dlen) / 3 + 4 * klen + 512 > BACKUP_MAX_LINE) {
+	/* base64 grows by 4/3; the key also appears escaped (up to 6x). */
+	if (4 * (klen + dlen) / 3 + 6 * klen + 512 > BACKUP_MAX_LINE) {
 		xasprintf(cause, "a key of %zu bytes with a value of %zu bytes "
 		    "is too large to back up (lines are at most %u bytes)",
 		    klen, dlen, BACKUP_MAX_LINE);
@@ -192,14 +204,24 @@ backup_add(struct backup_writer *w, const char *key, size_t klen,
 	}
 	k64 = base64(key, klen);
 	d64 = base64(dump, dlen);
-	o = json_pack("{s:s, s:s, s:o, s:I, s:I, s:s}", "type", "key",
-	    "key_b64", k64, "key", audit_json_bytes(key, klen), "pttl",
-	    (json_int_t)pttl, "saved_ms", (json_int_t)wall_ms(), "dump", d64);
+	kj = audit_json_bytes(key, klen);
+	kjs = audit_json_encode(kj);
+	json_decref(kj);
+	buf_adds(&w->pending, "{\"type\":\"key\"");
+	add_plain(&w->pending, "key_b64", k64, strlen(k64));
+	buf_addf(&w->pending, ",\"key\":%s,\"pttl\":%lld,\"saved_ms\":%lld",
+	    kjs, pttl, wall_ms());
+	add_plain(&w->pending, "dump", d64, strlen(d64));
+	add_plain(&w->pending, "prev", w->prev, 64);
+	buf_addc(&w->pending, '}');
+	body = w->pending.len - start;
+	audit_hash(&w->key, w->pending.data + start, body, w->prev);
+	w->pending.len--;		/* the closing brace */
+	buf_addf(&w->pending, "%s%s\"}\n", AUDIT_HASH_TAG, w->prev);
 	free(k64);
 	free(d64);
-	chain_line(&w->key, o, w->prev, &w->pending);
-	json_decref(o);
-	if (w->pending.len - before > BACKUP_MAX_LINE)
+	free(kjs);
+	if (w->pending.len - start > BACKUP_MAX_LINE)
 		fatal("a backup line over the bound slipped through");
 	w->saved++;
 	return 0;

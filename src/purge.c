@@ -20,7 +20,8 @@
 #define PREVIEW_SAMPLE	10
 #define GROUP_BYTES	(8u * 1024 * 1024)	/* backup lines per sync */
 #define GROUP_KEYS	20000			/* keys per sync */
-#define DUMP_WINDOW	256			/* DUMP+PTTL pairs in flight */
+#define DUMP_WINDOW	2048			/* DUMP+PTTL pairs in flight */
+#define DUMP_FIRST	4			/* ... before a size is known */
 #define REPLY_SHOWN	200			/* bytes of a server error kept */
 
 /* A key of the group being backed up: its DUMP, then its PTTL. */
@@ -707,9 +708,10 @@ dump_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		    sizeof text));
 }
 
-/* Sends DUMP+PTTL pairs while the group has room: at most DUMP_WINDOW (or
- * fewer, for large values) in flight, at most GROUP_KEYS keys and about
- * GROUP_BYTES of lines per sync. */
+/* Sends DUMP+PTTL pairs while the group has room: at most DUMP_WINDOW in
+ * flight, fewer for large values (about a quarter of GROUP_BYTES of
+ * replies in memory), at most GROUP_KEYS keys and about GROUP_BYTES of
+ * lines per sync. */
 static void
 pump_dumps(struct purge *p)
 {
@@ -717,8 +719,10 @@ pump_dumps(struct purge *p)
 	size_t lens[2], window = DUMP_WINDOW, pos;
 	struct dump_ctx *c;
 
-	if (p->avg_line > 0 && (double)GROUP_BYTES / p->avg_line / 4 <
-	    (double)window)
+	/* Until a line's size is known, few: a value may be 10 MB or more. */
+	if (p->avg_line == 0)
+		window = DUMP_FIRST;
+	else if ((double)GROUP_BYTES / p->avg_line / 4 < (double)window)
 		window = (size_t)((double)GROUP_BYTES / p->avg_line / 4) + 1;
 	while (!p->group_closed && p->dumps_waiting < window) {
 		pos = p->pos;
