@@ -691,93 +691,78 @@ backup_reader_free(struct backup_reader *r)
 	free(r);
 }
 
-/* Redis's glob, on bytes: * ? [abc] [^a-z] and \x. */
+/* Whether the one-byte element of the pattern at p (?, [...], \x or a
+ * byte) matches c; *elen is its length in the pattern. */
 static bool
-glob_at(const unsigned char *p, size_t pl, const unsigned char *s, size_t sl)
+glob_one(const unsigned char *p, size_t pl, unsigned char c, size_t *elen)
 {
-	size_t i;
-	bool neg, hit;
-	unsigned char lo, hi, t;
+	size_t i = 1;
+	bool neg, hit = false;
+	unsigned char lo, hi;
 
-	while (pl > 0) {
-		switch (*p) {
-		case '*':
-			while (pl > 1 && p[1] == '*') {
-				p++;
-				pl--;
-			}
-			if (pl == 1)
-				return true;
-			for (i = 0; i <= sl; i++)
-				if (glob_at(p + 1, pl - 1, s + i, sl - i))
-					return true;
-			return false;
-		case '?':
-			if (sl == 0)
-				return false;
-			s++;
-			sl--;
-			break;
-		case '[':
-			if (sl == 0)
-				return false;
-			p++;
-			pl--;
-			neg = pl > 0 && *p == '^';
-			if (neg) {
-				p++;
-				pl--;
-			}
-			hit = false;
-			while (pl > 0 && *p != ']') {
-				if (*p == '\\' && pl >= 2) {
-					p++;
-					pl--;
-					hit |= *p == *s;
-				} else if (pl >= 3 && p[1] == '-') {
-					lo = p[0];
-					hi = p[2];
-					if (lo > hi) {
-						t = lo;
-						lo = hi;
-						hi = t;
-					}
-					hit |= *s >= lo && *s <= hi;
-					p += 2;
-					pl -= 2;
-				} else
-					hit |= *p == *s;
-				p++;
-				pl--;
-			}
-			if (pl == 0)	/* unterminated: Redis stops at the end */
-				return (hit != neg) && sl == 1;
-			if (hit == neg)
-				return false;
-			s++;
-			sl--;
-			break;
-		case '\\':
-			if (pl >= 2) {
-				p++;
-				pl--;
-			}
-			/* FALLTHROUGH */
-		default:
-			if (sl == 0 || *p != *s)
-				return false;
-			s++;
-			sl--;
-			break;
+	switch (p[0]) {
+	case '?':
+		*elen = 1;
+		return true;
+	case '\\':
+		if (pl >= 2) {
+			*elen = 2;
+			return p[1] == c;
 		}
-		p++;
-		pl--;
+		*elen = 1;
+		return c == '\\';
+	case '[':
+		neg = pl > 1 && p[1] == '^';
+		if (neg)
+			i++;
+		while (i < pl && p[i] != ']') {
+			if (p[i] == '\\' && i + 1 < pl) {
+				hit |= p[i + 1] == c;
+				i += 2;
+			} else if (i + 2 < pl && p[i + 1] == '-' && p[i + 2] != ']') {
+				lo = p[i] < p[i + 2] ? p[i] : p[i + 2];
+				hi = p[i] < p[i + 2] ? p[i + 2] : p[i];
+				hit |= c >= lo && c <= hi;
+				i += 3;
+			} else
+				hit |= p[i++] == c;
+		}
+		*elen = i < pl ? i + 1 : i;	/* an open [ runs to the end */
+		return hit != neg;
+	default:
+		*elen = 1;
+		return p[0] == c;
 	}
-	return sl == 0;
 }
 
+/* Redis's glob on bytes: * ? [abc] [^a-z] and \x.  Backtracks only to the
+ * last star, so the time is at most the product of the two lengths, even
+ * for a pattern such as a*a*a*a*b against a long key. */
 bool
 backup_glob(const char *pattern, const void *key, size_t len)
 {
-	return glob_at((const unsigned char *)pattern, strlen(pattern), key, len);
+	const unsigned char *p = (const unsigned char *)pattern, *s = key;
+	size_t pl = strlen(pattern), pi = 0, si = 0, elen;
+	size_t star_p = (size_t)-1, star_s = 0;
+
+	while (si < len) {
+		if (pi < pl && p[pi] == '*') {
+			while (pi < pl && p[pi] == '*')
+				pi++;
+			if (pi == pl)
+				return true;
+			star_p = pi;
+			star_s = si;
+		} else if (pi < pl && glob_one(p + pi, pl - pi, s[si], &elen)) {
+			pi += elen;
+			si++;
+		} else if (star_p != (size_t)-1) {
+			pi = star_p;
+			si = ++star_s;
+		} else
+			return false;
+	}
+	while (pi < pl && p[pi] == '*')
+		pi++;
+	return pi == pl;
 }

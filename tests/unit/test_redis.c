@@ -17,6 +17,7 @@
 #include <hiredis/hiredis.h>
 
 #include "loop.h"
+#include "backup.h"
 #include "purge.h"
 #include "readout.h"
 #include "redis.h"
@@ -770,6 +771,52 @@ START_TEST(purge_backup_and_restore)
 }
 END_TEST
 
+/* The glob restore checks keys with must agree with Redis's own: each
+ * case is asked of the server (SCAN MATCH) and of backup_glob. */
+START_TEST(backup_glob_agrees_with_redis)
+{
+	static const char *const pats[] = { "a*b", "h?llo", "h[ae]llo",
+	    "h[^e]llo", "h[a-b]llo", "h\\*llo", "*", "a*", "*b", "a\\", "[z-a]x",
+	    "anp:page:/blog/*", "a*a*a*a*a*a*a*a*a*c", "[]", "[a", "x[\\]]y",
+	    "*[*]*", "??", "" };
+	static const struct { const char *k; size_t len; } keys[] = {
+	    { "ab", 2 }, { "axxb", 4 }, { "axxbc", 5 }, { "hello", 5 },
+	    { "hallo", 5 }, { "hillo", 5 }, { "hbllo", 5 }, { "hcllo", 5 },
+	    { "h*llo", 5 }, { "hllo", 4 }, { "a\\", 2 }, { "yx", 2 },
+	    { "anp:page:/blog/\0\xff", 17 }, { "anp:page:/blogx", 15 },
+	    { "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab", 42 },
+	    { "a", 1 }, { "[", 1 }, { "x]y", 3 }, { "a*b", 3 }, { "\xff\xfe", 2 } };
+	redisContext *c = sync_client();
+	redisReply *rep;
+	size_t i, j, k;
+	bool redis_says;
+
+	for (j = 0; j < sizeof keys / sizeof keys[0]; j++) {
+		rep = redisCommand(c, "SET %b v", keys[j].k, keys[j].len);
+		freeReplyObject(rep);
+	}
+	for (i = 0; i < sizeof pats / sizeof pats[0]; i++) {
+		for (j = 0; j < sizeof keys / sizeof keys[0]; j++) {
+			rep = redisCommand(c, "SCAN 0 MATCH %s COUNT 10000",
+			    pats[i]);
+			ck_assert(rep != NULL && rep->type == REDIS_REPLY_ARRAY);
+			redis_says = false;
+			for (k = 0; k < rep->element[1]->elements; k++)
+				if (rep->element[1]->element[k]->len ==
+				    keys[j].len && memcmp(rep->element[1]->
+				    element[k]->str, keys[j].k, keys[j].len) == 0)
+					redis_says = true;
+			freeReplyObject(rep);
+			ck_assert_msg(backup_glob(pats[i], keys[j].k,
+			    keys[j].len) == redis_says, "pattern '%s', key %zu: "
+			    "Redis says %d", pats[i], j, redis_says);
+		}
+	}
+	freeReplyObject(redisCommand(c, "FLUSHALL"));
+	redisFree(c);
+}
+END_TEST
+
 /* Readouts --------------------------------------------------------------- */
 
 static bool
@@ -879,6 +926,7 @@ main(void)
 	tcase_add_test(tc, purge_cancel_between_batches);
 	tcase_add_test(tc, purge_interrupted_by_a_kill);
 	tcase_add_test(tc, purge_backup_and_restore);
+	tcase_add_test(tc, backup_glob_agrees_with_redis);
 	tcase_add_test(tc, readouts_report_the_server);
 	tcase_add_test(tc, info_fields);
 	tcase_add_test(tc, scan_count_adapts);
