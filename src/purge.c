@@ -65,6 +65,8 @@ struct purge {
 	size_t		 unlinks_waiting;
 	size_t		 unlinks_answered;	/* in this group */
 	bool		 failed;	/* the group failed: nothing more goes */
+	bool		 desync;	/* a reply could not be true: later ones
+					 * cannot be paired with their commands */
 	double		 avg_line;	/* bytes of a backup line, running */
 	struct event	*later;
 };
@@ -468,6 +470,8 @@ end(struct purge *p, enum purge_state st)
 {
 	char *cause = NULL;
 
+	if (p->rep.state != PURGE_RUNNING)
+		return;		/* ended already (a reset fails the rest) */
 	p->rep.state = st;
 	p->rep.ms = (loop_now() - p->started) * 1000.0;
 	if (p->backup != NULL) {
@@ -553,19 +557,21 @@ unlink_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		/* A reply that cannot be true: nothing after it can be paired
 		 * with its command either. */
 		p->rep.in_doubt += n;
+		p->desync = true;
 		group_fail(p, "protocol error: UNLINK of %zu keys answered %s%lld "
 		    "(batch %zu of %zu is in doubt; the connection was reset)",
 		    n, rep->type == REDIS_REPLY_INTEGER ? "" : "a non-integer ",
 		    rep->type == REDIS_REPLY_INTEGER ? (long long)rep->integer :
 		    0LL, p->rep.batches + 1, p->rep.batches_total);
 		redis_reset(r, "protocol error: an impossible UNLINK reply");
-	} else if (!p->failed) {
+	} else if (!p->desync) {
+		/* Sent before any failure: a true answer. */
 		p->rep.deleted += (size_t)rep->integer;
 		p->rep.gone += n - (size_t)rep->integer;
 		p->rep.batches++;
 		changed(p);
 	} else
-		p->rep.in_doubt += n;	/* answered after a failure */
+		p->rep.in_doubt += n;	/* cannot be paired any more */
 	group_over(p);
 }
 

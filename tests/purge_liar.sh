@@ -55,6 +55,15 @@ for lie in 8 -1 18446744073709551615; do
 	ok $? "UNLINK answering $lie for 3 keys: a protocol error, the batch in doubt, never counted"
 done
 
+# Three batches pipelined in one group (backup: true): the first answer is
+# a lie, so the connection is reset and the other two are in doubt too.
+liar --keys 500 --unlink 999
+runbook true
+"$REHEARSE" run --batch --yes --audit "$tmp/c.jsonl" "$tmp/rb.yml" >"$tmp/out" 2>"$tmp/err"
+[ $? = 1 ] && grep -q "protocol error: UNLINK of 200 keys answered 999" "$tmp/out" &&
+    grep -q '"type":"purge.done".*"deleted":0,"gone":0,"in_doubt":500' "$tmp/c.jsonl"
+ok $? "a lie on the first of three pipelined batches: all 500 keys in doubt, none counted"
+
 # 500 keys: the probe and the first 299 DUMPs are honest, then NOPERM.
 liar --keys 500 --dump-error 300
 runbook true
