@@ -118,6 +118,12 @@ head -n 100 "$bk" >"$tmp/short.jsonl"
 [ $? = 0 ] && grep -q "no end line" "$tmp/err" && grep -q "restored 99 keys" "$tmp/out"
 ok $? "a backup cut short (a killed purge) restores what it holds, with a warning"
 
+{ cat "$tmp/short.jsonl"; printf '{"type":"key","key_b64":"YWJj'; } >"$tmp/torn.jsonl"
+cli FLUSHALL >/dev/null
+"$REHEARSE" restore --audit "$tmp/r8b.jsonl" "$tmp/rb.yml" "$tmp/torn.jsonl" >"$tmp/out" 2>"$tmp/err"
+[ $? = 0 ] && grep -q "a torn last line was ignored" "$tmp/err" && grep -q "restored 99 keys" "$tmp/out"
+ok $? "a torn last line (a crash while writing) is ignored with a warning"
+
 # 7. Keys outside the route's patterns are refused unless --any-key.
 cli FLUSHALL >/dev/null
 runbook "$tmp/narrow.yml" "anp:page:/blog/p1*"
