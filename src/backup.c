@@ -175,24 +175,73 @@ backup_create(const char *path, const struct audit_key *key,
 	return w;
 }
 
-/* Appends "s" (base64 or hex: nothing to escape) to b. */
+/* Appends ,"name":"s" where s needs no escape (base64 or hex). */
 static void
 add_plain(struct buf *b, const char *name, const char *s, size_t len)
 {
-	buf_addf(b, ",\"%s\":\"", name);
+	buf_add(b, ",\"", 2);
+	buf_adds(b, name);
+	buf_add(b, "\":\"", 3);
 	buf_add(b, s, len);
 	buf_addc(b, '"');
 }
 
+/* Appends ,"name":N. */
+static void
+add_int(struct buf *b, const char *name, long long v)
+{
+	char digits[24], *d = digits + sizeof digits;
+	unsigned long long u = v < 0 ? 0 - (unsigned long long)v :
+	    (unsigned long long)v;
+
+	do
+		*--d = (char)('0' + u % 10);
+	while ((u /= 10) > 0);
+	if (v < 0)
+		*--d = '-';
+	buf_add(b, ",\"", 2);
+	buf_adds(b, name);
+	buf_add(b, "\":", 2);
+	buf_add(b, d, (size_t)(digits + sizeof digits - d));
+}
+
+/* Appends the key as JSON: printable ASCII without " or \ as it is (most
+ * keys), anything else through audit_json_bytes and audit_json_encode,
+ * which every text of the log goes through. */
+static void
+add_key(struct buf *b, const char *key, size_t len)
+{
+	json_t *kj;
+	char *enc;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (key[i] < 0x20 || key[i] > 0x7e || key[i] == '"' ||
+		    key[i] == '\\')
+			break;
+	buf_add(b, ",\"key\":", 7);
+	if (i == len) {
+		buf_addc(b, '"');
+		buf_add(b, key, len);
+		buf_addc(b, '"');
+		return;
+	}
+	kj = audit_json_bytes(key, len);
+	enc = audit_json_encode(kj);
+	json_decref(kj);
+	buf_adds(b, enc);
+	free(enc);
+}
+
 /* A key line is made by hand rather than through jansson: it is the hot
  * path of a backed-up purge, and all but the key are base64, hex or
- * numbers.  The key goes through audit_json_encode, like every text. */
+ * numbers.  The line is what jansson would read back as the same
+ * object. */
 int
 backup_add(struct backup_writer *w, const char *key, size_t klen,
     const void *dump, size_t dlen, long long pttl, char **cause)
 {
-	json_t *kj;
-	char *k64, *kjs, *d64;
+	char *k64, *d64;
 	size_t start = w->pending.len, body;
 
 	/* base64 grows by 4/3; the key also appears escaped (up to 6x). */
@@ -204,23 +253,22 @@ backup_add(struct backup_writer *w, const char *key, size_t klen,
 	}
 	k64 = base64(key, klen);
 	d64 = base64(dump, dlen);
-	kj = audit_json_bytes(key, klen);
-	kjs = audit_json_encode(kj);
-	json_decref(kj);
 	buf_adds(&w->pending, "{\"type\":\"key\"");
-	add_plain(&w->pending, "key_b64", k64, strlen(k64));
-	buf_addf(&w->pending, ",\"key\":%s,\"pttl\":%lld,\"saved_ms\":%lld",
-	    kjs, pttl, wall_ms());
-	add_plain(&w->pending, "dump", d64, strlen(d64));
+	add_plain(&w->pending, "key_b64", k64, 4 * ((klen + 2) / 3));
+	add_key(&w->pending, key, klen);
+	add_int(&w->pending, "pttl", pttl);
+	add_int(&w->pending, "saved_ms", wall_ms());
+	add_plain(&w->pending, "dump", d64, 4 * ((dlen + 2) / 3));
 	add_plain(&w->pending, "prev", w->prev, 64);
 	buf_addc(&w->pending, '}');
 	body = w->pending.len - start;
 	audit_hash(&w->key, w->pending.data + start, body, w->prev);
 	w->pending.len--;		/* the closing brace */
-	buf_addf(&w->pending, "%s%s\"}\n", AUDIT_HASH_TAG, w->prev);
+	buf_add(&w->pending, AUDIT_HASH_TAG, sizeof AUDIT_HASH_TAG - 1);
+	buf_add(&w->pending, w->prev, 64);
+	buf_add(&w->pending, "\"}\n", 3);
 	free(k64);
 	free(d64);
-	free(kjs);
 	if (w->pending.len - start > BACKUP_MAX_LINE)
 		fatal("a backup line over the bound slipped through");
 	w->saved++;
