@@ -68,6 +68,9 @@ struct purge {
 	bool		 desync;	/* a reply could not be true: later ones
 					 * cannot be paired with their commands */
 	double		 avg_line;	/* bytes of a backup line, running */
+	size_t		 outstanding;	/* commands sent and not answered */
+	bool		 zombie;	/* freed by the caller: gone with the
+					 * last answer */
 	struct event	*later;
 };
 
@@ -98,7 +101,8 @@ notify(evutil_socket_t fd, short what, void *arg)
 static void
 changed(struct purge *p)
 {
-	event_active(p->later, 0, 0);
+	if (p->later != NULL)
+		event_active(p->later, 0, 0);
 }
 
 static void
@@ -155,14 +159,11 @@ purge_set_key(struct purge *p, const struct audit_key *k)
 		p->key = *k;
 }
 
-void
-purge_free(struct purge *p)
+static void
+destroy(struct purge *p)
 {
 	size_t i;
 
-	if (p == NULL)
-		return;
-	scan_cancel(p->scan);
 	for (i = 0; i < p->nsample; i++)
 		free(p->sample[i].key);
 	free(p->sample);
@@ -172,8 +173,48 @@ purge_free(struct purge *p)
 	free(p->glens);
 	explicit_bzero(&p->key, sizeof p->key);
 	free(p->backup_path);
-	event_free(p->later);
 	free(p);
+}
+
+void
+purge_free(struct purge *p)
+{
+	if (p == NULL)
+		return;
+	scan_cancel(p->scan);
+	p->scan = NULL;
+	event_free(p->later);
+	p->later = NULL;
+	p->fn = NULL;
+	/* Answers still to come hold pointers to it (and into its keys). */
+	if (p->outstanding > 0)
+		p->zombie = true;
+	else
+		destroy(p);
+}
+
+/* Sends a command whose answer comes back to this purge. */
+static int
+send_cmd(struct purge *p, redis_reply_fn fn, void *arg, int argc,
+    const char **argv, const size_t *lens)
+{
+	if (redis_command(p->redis, fn, arg, argc, argv, lens) != 0)
+		return -1;
+	p->outstanding++;
+	return 0;
+}
+
+/* Called first by every callback: true when the purge was freed meanwhile
+ * (and is gone now if this was the last answer). */
+static bool
+answered(struct purge *p)
+{
+	p->outstanding--;
+	if (!p->zombie)
+		return false;
+	if (p->outstanding == 0)
+		destroy(p);
+	return true;
 }
 
 const struct purge_report *
@@ -254,9 +295,12 @@ info_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 {
 	struct purge *p = arg;
 	char text[REPLY_SHOWN + 1], host[80];
-	bool cluster = p->checks == 1;	/* INFO cluster is the second */
+	bool cluster;
 
 	(void)r;
+	if (answered(p))
+		return;
+	cluster = p->checks == 1;	/* INFO cluster is the second */
 	p->checks--;
 	if (p->rep.state != PURGE_PREVIEWING || p->check_failed)
 		goto out;
@@ -311,9 +355,12 @@ probe_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 {
 	struct purge *p = arg;
 	char text[REPLY_SHOWN + 1];
-	bool last = p->checks == 1;
+	bool last;
 
 	(void)r;
+	if (answered(p))
+		return;
+	last = p->checks == 1;
 	p->checks--;
 	if (p->rep.state != PURGE_PREVIEWING || p->check_failed)
 		goto out;
@@ -352,7 +399,7 @@ probe_backup(struct purge *p)
 	lens[0] = 4;
 	p->checks = 2;
 	p->check_failed = false;
-	if (redis_command(p->redis, probe_reply, p, 2, argv, lens) != 0) {
+	if (send_cmd(p, probe_reply, p, 2, argv, lens) != 0) {
 		p->checks = 0;
 		p->rep.state = PURGE_FAILED;
 		set_reason(p, "Redis is not connected");
@@ -360,7 +407,7 @@ probe_backup(struct purge *p)
 		return;
 	}
 	argv[0] = "PTTL";
-	if (redis_command(p->redis, probe_reply, p, 2, argv, lens) != 0)
+	if (send_cmd(p, probe_reply, p, 2, argv, lens) != 0)
 		p->checks = 1;	/* the DUMP fails and ends the probe */
 }
 
@@ -429,6 +476,7 @@ purge_preview(struct purge *p)
 {
 	const char *repl[] = { "INFO", "replication" };
 	const char *clus[] = { "INFO", "cluster" };
+	const size_t info_lens[] = { 4, 11 }, clus_lens[] = { 4, 7 };
 	size_t i;
 
 	if (p->rep.state != PURGE_NEW)
@@ -450,16 +498,14 @@ purge_preview(struct purge *p)
 	}
 	p->rep.state = PURGE_PREVIEWING;
 	p->checks = 2;
-	if (redis_commandv(p->redis, info_reply, p, 2, repl) !=
-	    0) {
+	if (send_cmd(p, info_reply, p, 2, repl, info_lens) != 0) {
 		p->checks = 0;
 		p->rep.state = PURGE_FAILED;
 		set_reason(p, "Redis is not connected");
 		changed(p);
 		return;
 	}
-	if (redis_commandv(p->redis, info_reply, p, 2, clus) !=
-	    0)
+	if (send_cmd(p, info_reply, p, 2, clus, clus_lens) != 0)
 		p->checks = 1;	/* the first fails and ends the checks */
 }
 
@@ -535,6 +581,8 @@ unlink_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	struct purge *p = arg;
 	size_t n;
 
+	if (answered(p))
+		return;
 	p->unlinks_waiting--;
 	/* Batches are sent and answered in order; each but the last of the
 	 * group holds PURGE_BATCH keys. */
@@ -589,7 +637,7 @@ send_unlinks(struct purge *p)
 		n = p->gn - i < PURGE_BATCH ? p->gn - i : PURGE_BATCH;
 		memcpy(argv + 1, p->gkeys + i, n * sizeof *argv);
 		memcpy(lens + 1, p->glens + i, n * sizeof *lens);
-		if (redis_command(p->redis, unlink_reply, p, (int)n + 1, argv,
+		if (send_cmd(p, unlink_reply, p, (int)n + 1, argv,
 		    lens) != 0) {
 			group_fail(p, "Redis is not connected (%zu of %zu "
 			    "batches done)", p->rep.batches,
@@ -646,6 +694,11 @@ pttl_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	size_t before;
 
 	(void)r;
+	if (answered(p)) {
+		free(c->dump);
+		free(c);
+		return;
+	}
 	if (p->failed)
 		;
 	else if (rep == NULL)
@@ -689,6 +742,11 @@ dump_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	char text[REPLY_SHOWN + 1];
 
 	(void)r;
+	if (answered(p)) {
+		if (c->orphan)
+			free(c);	/* else its PTTL frees it */
+		return;
+	}
 	if (c->orphan) {
 		p->dumps_waiting--;
 		free(c);
@@ -744,7 +802,7 @@ pump_dumps(struct purge *p)
 		c->len = lens[1];
 		argv[0] = "DUMP";
 		lens[0] = 4;
-		if (redis_command(p->redis, dump_reply, c, 2, argv, lens) != 0) {
+		if (send_cmd(p, dump_reply, c, 2, argv, lens) != 0) {
 			free(c);
 			group_fail(p, "Redis is not connected; nothing of this "
 			    "batch was deleted");
@@ -755,7 +813,7 @@ pump_dumps(struct purge *p)
 		p->dumps_sent++;
 		p->dumps_waiting++;
 		argv[0] = "PTTL";
-		if (redis_command(p->redis, pttl_reply, c, 2, argv, lens) != 0) {
+		if (send_cmd(p, pttl_reply, c, 2, argv, lens) != 0) {
 			c->orphan = true;	/* dump_reply frees it */
 			group_fail(p, "Redis is not connected; nothing of this "
 			    "batch was deleted");

@@ -771,6 +771,48 @@ START_TEST(purge_backup_and_restore)
 }
 END_TEST
 
+static bool
+turns(void *arg)
+{
+	return --*(int *)arg <= 0;
+}
+
+/* A purge freed while its commands are in flight (the INFO checks of the
+ * preview; the DUMPs of a backed-up deletion) must not be touched by their
+ * answers.  Under ASan or valgrind a use after free fails this test. */
+START_TEST(purge_freed_with_answers_to_come)
+{
+	struct runbook *rb = rb_with(srv.url, NULL);
+	struct redis *r = redis_new(loop, &rb->redis, NULL);
+	char *backup = xprintf("%s/freed.backup.jsonl", srv.dir);
+	struct pwatch w = { 0 };
+	struct purge *p;
+	int n;
+
+	fill("anp:page:/blog/post-%d", 3000);
+	redis_start(r);
+	ck_assert(run_until(loop, is_up, r, 5));
+	p = purge_new(r, &rb->routes[0], NULL, pevent, &w);
+	purge_preview(p);		/* INFO replication and cluster sent */
+	purge_free(p);
+	n = 20;
+	run_until(loop, turns, &n, 1);	/* their answers come in */
+
+	unlink(backup);
+	p = previewed(r, &rb->routes[0], backup, &w);
+	ck_assert_int_eq(purge_report(p)->state, PURGE_READY);
+	ck_assert_int_eq(purge_confirm(p), 0);	/* DUMPs in flight */
+	purge_free(p);
+	n = 50;
+	run_until(loop, turns, &n, 2);
+	ck_assert_int_eq(dbsize(), 3000);	/* nothing unlinked after free */
+	redis_free(r);
+	runbook_free(rb);
+	unlink(backup);
+	free(backup);
+}
+END_TEST
+
 /* The glob restore checks keys with must agree with Redis's own: each
  * case is asked of the server (SCAN MATCH) and of backup_glob. */
 START_TEST(backup_glob_agrees_with_redis)
@@ -927,6 +969,7 @@ main(void)
 	tcase_add_test(tc, purge_interrupted_by_a_kill);
 	tcase_add_test(tc, purge_backup_and_restore);
 	tcase_add_test(tc, backup_glob_agrees_with_redis);
+	tcase_add_test(tc, purge_freed_with_answers_to_come);
 	tcase_add_test(tc, readouts_report_the_server);
 	tcase_add_test(tc, info_fields);
 	tcase_add_test(tc, scan_count_adapts);
