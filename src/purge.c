@@ -59,6 +59,13 @@ struct purge {
 	const char	**gkeys;	/* keys to unlink (backed up, or all) */
 	size_t		*glens;
 	size_t		 gn, gcap;
+	bool		 dumping;	/* the group is being backed up */
+	bool		 ready;		/* synced, waiting for the UNLINKs of
+					 * the group before to be answered */
+	/* The group being unlinked, while the next one is backed up. */
+	const char	**ukeys;
+	size_t		*ulens;
+	size_t		 un, ucap;
 	size_t		 dumps_waiting;	/* DUMP+PTTL pairs in flight */
 	size_t		 dumps_sent;	/* in this group */
 	bool		 group_closed;	/* no more DUMPs for this group */
@@ -74,7 +81,10 @@ struct purge {
 	struct event	*later;
 };
 
-static void	next_group(struct purge *);
+static void	advance(struct purge *);
+static void	send_unlinks(struct purge *);
+static void	group_backed_up(struct purge *);
+static void	group_add(struct purge *, const char *, size_t);
 static void	pump_dumps(struct purge *);
 
 const char *
@@ -171,6 +181,8 @@ destroy(struct purge *p)
 	backup_writer_free(p->backup);
 	free(p->gkeys);
 	free(p->glens);
+	free(p->ukeys);
+	free(p->ulens);
 	explicit_bzero(&p->key, sizeof p->key);
 	free(p->backup_path);
 	free(p);
@@ -556,23 +568,54 @@ group_fail(struct purge *p, const char *fmt, ...)
 	set_reason(p, "%s", raw);
 }
 
+/* Moves the deletion on after any answer: unlinks a synced group once the
+ * UNLINKs before it are answered, starts backing up the next group while
+ * those run, and ends the purge when nothing is left in flight.  Without a
+ * backup, one batch at a time. */
 static void
-group_over(struct purge *p)
+advance(struct purge *p)
 {
-	if (p->dumps_waiting > 0 || p->unlinks_waiting > 0)
-		return;
-	if (p->failed) {
-		end(p, PURGE_FAILED);
-		return;
+	const char *key;
+	size_t len, pos;
+	bool left;
+
+	if (p->ready && p->unlinks_waiting == 0 && !p->failed) {
+		p->ready = false;
+		send_unlinks(p);
 	}
-	changed(p);
-	if (p->cancel && p->pos < p->keys.arena_len) {
+	pos = p->pos;
+	left = keyset_next(&p->keys, &pos, &key, &len);
+	if (!p->failed && !p->cancel && left && !p->dumping && !p->ready) {
+		if (p->backup != NULL) {
+			p->gn = 0;
+			p->dumps_sent = 0;
+			p->group_closed = false;
+			p->dumping = true;
+			pump_dumps(p);
+			if (p->dumps_waiting == 0) {
+				p->dumping = false;
+				group_backed_up(p);
+				return;
+			}
+		} else if (p->unlinks_waiting == 0) {
+			p->gn = 0;
+			while (p->gn < PURGE_BATCH && keyset_next(&p->keys,
+			    &p->pos, &key, &len))
+				group_add(p, key, len);
+			send_unlinks(p);
+		}
+	}
+	if (p->dumps_waiting > 0 || p->unlinks_waiting > 0 || p->dumping ||
+	    (p->ready && !p->failed))
+		return;
+	if (p->failed)
+		end(p, PURGE_FAILED);
+	else if (p->pos < p->keys.arena_len && p->cancel) {
 		set_reason(p, "cancelled after %zu of %zu batches",
 		    p->rep.batches, p->rep.batches_total);
 		end(p, PURGE_CANCELLED);
-		return;
-	}
-	next_group(p);
+	} else if (p->pos >= p->keys.arena_len)
+		end(p, PURGE_DONE);
 }
 
 static void
@@ -586,7 +629,7 @@ unlink_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	p->unlinks_waiting--;
 	/* Batches are sent and answered in order; each but the last of the
 	 * group holds PURGE_BATCH keys. */
-	n = p->gn - p->unlinks_answered * PURGE_BATCH;
+	n = p->un - p->unlinks_answered * PURGE_BATCH;
 	if (n > PURGE_BATCH)
 		n = PURGE_BATCH;
 	p->unlinks_answered++;
@@ -620,23 +663,37 @@ unlink_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		changed(p);
 	} else
 		p->rep.in_doubt += n;	/* cannot be paired any more */
-	group_over(p);
+	advance(p);
 }
 
-/* Unlinks the group's keys, PURGE_BATCH at a time, all batches pipelined. */
+/* Unlinks the group's keys, PURGE_BATCH at a time, all batches pipelined;
+ * the group's arrays become the unlinking set's, so that the next group
+ * can be backed up meanwhile. */
 static void
 send_unlinks(struct purge *p)
 {
-	const char **argv = xcalloc(PURGE_BATCH + 1, sizeof *argv);
-	size_t *lens = xcalloc(PURGE_BATCH + 1, sizeof *lens);
+	const char **argv = xcalloc(PURGE_BATCH + 1, sizeof *argv), **tk;
+	size_t *lens = xcalloc(PURGE_BATCH + 1, sizeof *lens), *tl, tc;
 	size_t i, n;
 
+	tk = p->ukeys;
+	tl = p->ulens;
+	tc = p->ucap;
+	p->ukeys = p->gkeys;
+	p->ulens = p->glens;
+	p->ucap = p->gcap;
+	p->un = p->gn;
+	p->gkeys = tk;
+	p->glens = tl;
+	p->gcap = tc;
+	p->gn = 0;
+	p->unlinks_answered = 0;
 	argv[0] = "UNLINK";
 	lens[0] = 6;
-	for (i = 0; i < p->gn; i += n) {
-		n = p->gn - i < PURGE_BATCH ? p->gn - i : PURGE_BATCH;
-		memcpy(argv + 1, p->gkeys + i, n * sizeof *argv);
-		memcpy(lens + 1, p->glens + i, n * sizeof *lens);
+	for (i = 0; i < p->un; i += n) {
+		n = p->un - i < PURGE_BATCH ? p->un - i : PURGE_BATCH;
+		memcpy(argv + 1, p->ukeys + i, n * sizeof *argv);
+		memcpy(lens + 1, p->ulens + i, n * sizeof *lens);
 		if (send_cmd(p, unlink_reply, p, (int)n + 1, argv,
 		    lens) != 0) {
 			group_fail(p, "Redis is not connected (%zu of %zu "
@@ -648,7 +705,6 @@ send_unlinks(struct purge *p)
 	}
 	free(argv);
 	free(lens);
-	group_over(p);
 }
 
 static void
@@ -669,20 +725,18 @@ group_backed_up(struct purge *p)
 {
 	char *cause = NULL;
 
-	if (p->failed) {
-		group_over(p);
-		return;
-	}
-	if (backup_sync(p->backup, &cause) != 0) {
+	p->dumping = false;
+	if (!p->failed && backup_sync(p->backup, &cause) != 0) {
 		p->rep.errors++;
 		group_fail(p, "%s; nothing of this batch was deleted", cause);
 		free(cause);
-		group_over(p);
-		return;
 	}
-	snprintf(p->backup_hash, sizeof p->backup_hash, "%s",
-	    backup_writer_hash(p->backup));
-	send_unlinks(p);
+	if (!p->failed) {
+		snprintf(p->backup_hash, sizeof p->backup_hash, "%s",
+		    backup_writer_hash(p->backup));
+		p->ready = true;
+	}
+	advance(p);
 }
 
 static void
@@ -823,36 +877,6 @@ pump_dumps(struct purge *p)
 	}
 }
 
-static void
-next_group(struct purge *p)
-{
-	const char *key;
-	size_t len;
-
-	p->gn = 0;
-	p->unlinks_answered = 0;
-	p->dumps_sent = 0;
-	p->group_closed = false;
-	if (p->backup == NULL) {
-		/* No backup: one batch at a time, as before. */
-		while (p->gn < PURGE_BATCH && keyset_next(&p->keys, &p->pos,
-		    &key, &len))
-			group_add(p, key, len);
-		if (p->gn == 0)
-			end(p, PURGE_DONE);
-		else
-			send_unlinks(p);
-		return;
-	}
-	pump_dumps(p);
-	if (p->dumps_waiting > 0)
-		return;
-	if (p->dumps_sent == 0 && !p->failed)
-		end(p, PURGE_DONE);
-	else
-		group_backed_up(p);
-}
-
 static json_t *
 patterns_json(const struct rb_route *r)
 {
@@ -886,7 +910,7 @@ purge_confirm(struct purge *p)
 		snprintf(p->backup_hash, sizeof p->backup_hash, "%s",
 		    backup_writer_hash(p->backup));
 	}
-	next_group(p);
+	advance(p);
 	return 0;
 }
 
