@@ -9,7 +9,9 @@ set -u
 : "${REHEARSE:=./rehearse}" "${top_srcdir:=.}"
 tmp=$(mktemp -d)
 rpid=
+mpid=
 cleanup() {
+	[ -n "$mpid" ] && kill "$mpid" 2>/dev/null
 	[ -n "$rpid" ] && { kill "$rpid"; wait "$rpid"; } 2>/dev/null
 	rm -rf "$tmp"
 }
@@ -161,7 +163,31 @@ printf '{"type":"backup"}\000\n' >"$tmp/nul.jsonl"
 [ $? = 2 ] && grep -q "nul.jsonl: line 1: a NUL byte" "$tmp/err"
 ok $? "a NUL byte in a backup is a named error"
 
-# 10. Backups are not logs: the picker's glob and verify of the state dir.
+# 10. Over several groups (the next backed up while the one before is
+# deleted), MONITOR shows every key's DUMP and PTTL before its UNLINK.
+cli FLUSHALL >/dev/null
+cli DEBUG POPULATE 45000 anp:page:/blog/m >/dev/null
+runbook "$tmp/many.yml" "anp:page:/blog/*"
+sed -i 's/max_keys: 5000/max_keys: 50000/' "$tmp/many.yml"
+cli monitor >"$tmp/monitor" 2>&1 &
+mpid=$!
+sleep 0.2
+"$REHEARSE" run --batch --yes --audit "$tmp/m.jsonl" "$tmp/many.yml" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+sleep 0.5
+kill $mpid; wait $mpid 2>/dev/null
+awk '{
+	for (i = 1; i <= NF; i++) gsub(/"/, "", $i)
+	if ($4 == "DUMP") dumped[$5] = 1
+	else if ($4 == "PTTL") { if (!($5 in dumped)) bad++; timed[$5] = 1 }
+	else if ($4 == "UNLINK") for (i = 5; i <= NF; i++) { n++; if (!($i in timed)) bad++ }
+} END { print n + 0, bad + 0; exit !(n == 45000 && bad == 0) }' "$tmp/monitor" >"$tmp/order"
+o=$?
+[ $rc = 0 ] && [ $o = 0 ] && [ "$(cli DBSIZE)" = 0 ] &&
+    [ "$(grep -c '"type":"key"' "$tmp/.backups/m.step1.backup.jsonl")" = 45000 ]
+ok $? "45000 keys in three groups: every UNLINKed key had its DUMP and PTTL first ($(cat "$tmp/order"))"
+
+# 11. Backups are not logs: the picker's glob and verify of the state dir.
 cli FLUSHALL >/dev/null
 fill anp:page:/blog/p 10
 XDG_STATE_HOME="$tmp/state" "$REHEARSE" run --batch --yes "$tmp/rb.yml" >"$tmp/out" 2>"$tmp/err"
