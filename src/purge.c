@@ -19,7 +19,7 @@
 
 #define PREVIEW_SAMPLE	10
 #define GROUP_BYTES	(8u * 1024 * 1024)	/* backup lines per sync */
-#define GROUP_KEYS	20000			/* keys per sync */
+#define GROUP_KEYS	5000			/* keys per sync */
 #define DUMP_WINDOW	2048			/* DUMP+PTTL pairs in flight */
 #define DUMP_FIRST	4			/* ... before a size is known */
 #define REPLY_SHOWN	200			/* bytes of a server error kept */

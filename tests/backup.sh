@@ -185,7 +185,7 @@ awk '{
 o=$?
 [ $rc = 0 ] && [ $o = 0 ] && [ "$(cli DBSIZE)" = 0 ] &&
     [ "$(grep -c '"type":"key"' "$tmp/.backups/m.step1.backup.jsonl")" = 45000 ]
-ok $? "45000 keys in three groups: every UNLINKed key had its DUMP and PTTL first ($(cat "$tmp/order"))"
+ok $? "45000 keys in nine groups: every UNLINKed key had its DUMP and PTTL first ($(cat "$tmp/order"))"
 
 # 11. Backups are not logs: the picker's glob and verify of the state dir.
 cli FLUSHALL >/dev/null
