@@ -86,6 +86,12 @@ audit_refusal(const struct audit *a)
 	return a->refusal;
 }
 
+const struct audit_key *
+audit_seal_key(const struct audit *a)
+{
+	return &a->key;
+}
+
 const char *
 audit_path(const struct audit *a)
 {

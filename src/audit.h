@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "audit_chain.h"
 #include "runbook.h"
 
 struct audit;
@@ -47,6 +48,8 @@ bool		 audit_refused(const struct audit *);
 /* Why the writer refuses, or NULL. */
 const char	*audit_refusal(const struct audit *);
 const char	*audit_path(const struct audit *);
+/* The key that seals the log (len 0: not sealed); it seals backups too. */
+const struct audit_key *audit_seal_key(const struct audit *);
 const char	*audit_session(const struct audit *);
 uint64_t	 audit_records(const struct audit *);
 /* Registers a secret: no record will ever contain it (it is replaced by

@@ -26,7 +26,7 @@ static const struct cli_cmd commands[] = {
 	  "check the hash chain of audit logs", cmd_verify },
 	{ "report", "[--key FILE] LOG", "print a Markdown summary of a rehearsal",
 	  cmd_report },
-	{ "restore", "[--replace] [--audit FILE] RUNBOOK BACKUP",
+	{ "restore", "[--replace] [--any-key] [--audit FILE] [--audit-key FILE] RUNBOOK BACKUP",
 	  "put back the keys a purge backed up", cmd_restore },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -15,6 +15,7 @@
 #include "audit.h"
 #include "audit_chain.h"
 #include "audit_read.h"
+#include "backup.h"
 #include "cli.h"
 #include "http.h"
 #include "loop.h"
@@ -1000,37 +1001,49 @@ cmd_restore(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "replace", no_argument, NULL, 'r' },
+		{ "any-key", no_argument, NULL, 'A' },
 		{ "audit", required_argument, NULL, 'a' },
+		{ "audit-key", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct audit_opts ao;
 	struct restoring st;
+	struct restore_check chk;
+	struct backup_reader *br = NULL;
+	struct audit_key key;
 	struct audit *a;
 	struct runctx c;
 	struct runbook *rb;
 	struct loop *l;
 	struct redis *r;
-	bool replace = false;
-	char *cause = NULL, desc[300], *e;
-	const char *password;
+	bool replace = false, any_key = false;
+	char *cause = NULL, desc[300], *abs = NULL;
+	const char *password, *bpath;
 	uint64_t intent;
 	int ch, status = EXIT_OK;
 
 	memset(&ao, 0, sizeof ao);
 	memset(&st, 0, sizeof st);
+	memset(&key, 0, sizeof key);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
 			replace = true;
 			break;
+		case 'A':
+			any_key = true;
+			break;
 		case 'a':
 			ao.path = optarg;
 			break;
+		case 'k':
+			ao.key_file = optarg;
+			break;
 		case 'h':
-			printf("usage: rehearse restore [--replace] [--audit FILE] "
-			    "RUNBOOK BACKUP\n");
+			printf("usage: rehearse restore [--replace] [--any-key] "
+			    "[--audit FILE] [--audit-key FILE] RUNBOOK BACKUP\n");
 			return EXIT_OK;
 		default:
 			return cli_usage_error("restore", "bad option '%s'",
@@ -1040,6 +1053,7 @@ cmd_restore(int argc, char **argv)
 	if (optind + 2 != argc)
 		return cli_usage_error("restore", "give a runbook and a backup "
 		    "file");
+	bpath = argv[optind + 1];
 	memset(&c, 0, sizeof c);
 	if ((c.rb = rb = load(argv[optind])) == NULL)
 		return EXIT_USAGE;
@@ -1048,8 +1062,36 @@ cmd_restore(int argc, char **argv)
 		runbook_free(rb);
 		return EXIT_USAGE;
 	}
-	if ((status = open_run(&c, &ao, &password)) != EXIT_OK)
+	/* The backup is verified whole before anything else happens. */
+	if (ao.key_file != NULL && audit_key_load(&key, ao.key_file,
+	    &cause) != 0) {
+		print_escaped(stderr, "rehearse: ", cause);
+		free(cause);
+		runbook_free(rb);
+		return EXIT_USAGE;
+	}
+	br = purge_restore_check(bpath, rb, &key, any_key, &chk, &cause);
+	explicit_bzero(&key, sizeof key);
+	if (br == NULL) {
+		print_escaped(stderr, "rehearse: ", cause);
+		free(cause);
+		runbook_free(rb);
+		return chk.verify_failed ? EXIT_FAILED : EXIT_USAGE;
+	}
+	if (!chk.ended)
+		fprintf(stderr, "rehearse: warning: the backup has no end line "
+		    "(its purge was cut off); restoring the %zu keys it "
+		    "holds\n", chk.keys);
+	if (chk.torn)
+		fprintf(stderr, "rehearse: warning: a torn last line was "
+		    "ignored (its keys were never deleted)\n");
+	if ((abs = realpath(bpath, NULL)) == NULL)
+		abs = xstrdup(bpath);
+	if ((status = open_run(&c, &ao, &password)) != EXIT_OK) {
+		backup_reader_free(br);
+		free(abs);
 		return status;
+	}
 	a = c.audit;
 	l = loop_new();
 	r = redis_new(l, &rb->redis, password);
@@ -1060,21 +1102,17 @@ cmd_restore(int argc, char **argv)
 		redis_describe(r, desc, sizeof desc);
 		fprintf(stderr, "rehearse: Redis is %s\n", desc);
 		status = EXIT_FAILED;
+		backup_reader_free(br);
 	} else if ((intent = audit_intent(a, "restore.intent", 0, json_pack(
-	    "{s:s, s:b}", "backup", argv[optind + 1], "replace", replace))) ==
-	    0) {
+	    "{s:s, s:s, s:s, s:I, s:b, s:b, s:b}", "backup", abs,
+	    "backup_hash", chk.hash, "route", chk.route, "keys",
+	    (json_int_t)chk.keys, "ended", chk.ended, "replace", replace,
+	    "any_key", any_key))) == 0) {
 		fprintf(stderr, "rehearse: the audit log cannot be written\n");
 		status = EXIT_FAILED;
-	} else if (purge_restore(r, argv[optind + 1], replace, restored, &st,
-	    &cause) != 0) {
-		e = esc_str(cause, 0);
-		fprintf(stderr, "rehearse: %s\n", e);
-		free(e);
-		free(cause);
-		audit_result(a, intent, "restore.done", 0, json_pack("{s:s}",
-		    "error", "cannot open the backup"));
-		status = EXIT_USAGE;
+		backup_reader_free(br);
 	} else {
+		purge_restore(r, br, replace, restored, &st);
 		wait_loop(l, restore_over, &st, 1e9);
 		audit_result(a, intent, "restore.done", 0, json_pack(
 		    "{s:I, s:I, s:I, s:I, s:s}", "restored",
@@ -1087,12 +1125,11 @@ cmd_restore(int argc, char **argv)
 		    st.rep.restored, st.rep.existed, st.rep.expired,
 		    st.rep.errors);
 		if (st.rep.errors > 0) {
-			e = esc_str(st.rep.error, 0);
-			fprintf(stderr, "rehearse: %s\n", e);
-			free(e);
+			print_escaped(stderr, "rehearse: ", st.rep.error);
 			status = EXIT_FAILED;
 		}
 	}
+	free(abs);
 	audit_close(a);
 	redis_free(r);
 	loop_free(l);

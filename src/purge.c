@@ -1,19 +1,15 @@
 /* purge.c: see purge.h. */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
-#include "audit_chain.h"
+#include "backup.h"
 #include "buf.h"
 #include "keyset.h"
 #include "purge.h"
@@ -21,13 +17,31 @@
 #include "textesc.h"
 #include "xmalloc.h"
 
-#define PREVIEW_SAMPLE 10
+#define PREVIEW_SAMPLE	10
+#define GROUP_BYTES	(8u * 1024 * 1024)	/* backup lines per sync */
+#define GROUP_KEYS	5000			/* keys per sync */
+#define DUMP_WINDOW	2048			/* DUMP+PTTL pairs in flight */
+#define DUMP_FIRST	4			/* ... before a size is known */
+#define REPLY_SHOWN	200			/* bytes of a server error kept */
+
+/* A key of the group being backed up: its DUMP, then its PTTL. */
+struct dump_ctx {
+	struct purge	*p;
+	const char	*key;		/* in the keyset's arena */
+	size_t		 len;
+	char		*dump;		/* copy of DUMP's reply */
+	size_t		 dlen;
+	bool		 dumped;	/* DUMP answered a string */
+	bool		 orphan;	/* its PTTL was never sent */
+};
 
 struct purge {
 	struct redis	*redis;
 	const struct rb_route *route;
 	char		*backup_path;
-	int		 backup_fd;
+	struct audit_key key;		/* seals the backup; len 0: none */
+	struct backup_writer *backup;
+	char		 backup_hash[AUDIT_HEX];
 	purge_event_fn	 fn;
 	void		*arg;
 	struct purge_report rep;
@@ -38,26 +52,40 @@ struct purge {
 	size_t		 pos;		/* next key in the arena */
 	double		 started;
 	bool		 cancel;
-	/* The batch in flight. */
-	size_t		 batch_n;
-	size_t		 batch_pos;	/* arena position of its first key */
-	size_t		 waiting;	/* backup replies still to come */
-	struct buf	 backup;	/* the batch's backup lines */
-	bool		 batch_failed;
+	int		 checks;	/* INFO replies still to come */
+	bool		 check_failed;
+	/* The group in flight: backed up (DUMP+PTTL) and synced as one,
+	 * then unlinked in batches of PURGE_BATCH, pipelined. */
+	const char	**gkeys;	/* keys to unlink (backed up, or all) */
+	size_t		*glens;
+	size_t		 gn, gcap;
+	bool		 dumping;	/* the group is being backed up */
+	bool		 ready;		/* synced, waiting for the UNLINKs of
+					 * the group before to be answered */
+	/* The group being unlinked, while the next one is backed up. */
+	const char	**ukeys;
+	size_t		*ulens;
+	size_t		 un, ucap;
+	size_t		 dumps_waiting;	/* DUMP+PTTL pairs in flight */
+	size_t		 dumps_sent;	/* in this group */
+	bool		 group_closed;	/* no more DUMPs for this group */
+	size_t		 unlinks_waiting;
+	size_t		 unlinks_answered;	/* in this group */
+	bool		 failed;	/* the group failed: nothing more goes */
+	bool		 desync;	/* a reply could not be true: later ones
+					 * cannot be paired with their commands */
+	double		 avg_line;	/* bytes of a backup line, running */
+	size_t		 outstanding;	/* commands sent and not answered */
+	bool		 zombie;	/* freed by the caller: gone with the
+					 * last answer */
 	struct event	*later;
 };
 
-static void	next_batch(struct purge *);
-
-/* Wall-clock milliseconds: a TTL saved in a backup runs on meanwhile. */
-static long long
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static void	advance(struct purge *);
+static void	send_unlinks(struct purge *);
+static void	group_backed_up(struct purge *);
+static void	group_add(struct purge *, const char *, size_t);
+static void	pump_dumps(struct purge *);
 
 const char *
 purge_state_name(enum purge_state s)
@@ -83,7 +111,8 @@ notify(evutil_socket_t fd, short what, void *arg)
 static void
 changed(struct purge *p)
 {
-	event_active(p->later, 0, 0);
+	if (p->later != NULL)
+		event_active(p->later, 0, 0);
 }
 
 static void
@@ -103,6 +132,19 @@ set_reason(struct purge *p, const char *fmt, ...)
 	free(e);
 }
 
+/* A server's error reply or a wrong type, for a reason: at most
+ * REPLY_SHOWN bytes (set_reason escapes them). */
+static const char *
+reply_text(const redisReply *rep, char *buf, size_t len)
+{
+	if (rep->type == REDIS_REPLY_ERROR || rep->type == REDIS_REPLY_STATUS)
+		snprintf(buf, len, "%.*s", (int)(rep->len > REPLY_SHOWN ?
+		    REPLY_SHOWN : rep->len), rep->str ? rep->str : "");
+	else
+		snprintf(buf, len, "a reply of type %d", rep->type);
+	return buf;
+}
+
 struct purge *
 purge_new(struct redis *r, const struct rb_route *route,
     const char *backup_path, purge_event_fn fn, void *arg)
@@ -113,39 +155,90 @@ purge_new(struct redis *r, const struct rb_route *route,
 	p->route = route;
 	p->fn = fn;
 	p->arg = arg;
-	p->backup_fd = -1;
 	if (backup_path != NULL)
 		p->backup_path = xstrdup(backup_path);
 	keyset_init(&p->keys, true);
-	buf_init(&p->backup);
 	p->later = event_new(redis_loop_base(r), -1, 0, notify, p);
 	return p;
 }
 
 void
-purge_free(struct purge *p)
+purge_set_key(struct purge *p, const struct audit_key *k)
+{
+	if (k != NULL)
+		p->key = *k;
+}
+
+static void
+destroy(struct purge *p)
 {
 	size_t i;
 
-	if (p == NULL)
-		return;
-	scan_cancel(p->scan);
 	for (i = 0; i < p->nsample; i++)
 		free(p->sample[i].key);
 	free(p->sample);
 	keyset_done(&p->keys);
-	buf_free(&p->backup);
-	if (p->backup_fd >= 0)
-		close(p->backup_fd);
+	backup_writer_free(p->backup);
+	free(p->gkeys);
+	free(p->glens);
+	free(p->ukeys);
+	free(p->ulens);
+	explicit_bzero(&p->key, sizeof p->key);
 	free(p->backup_path);
-	event_free(p->later);
 	free(p);
+}
+
+void
+purge_free(struct purge *p)
+{
+	if (p == NULL)
+		return;
+	scan_cancel(p->scan);
+	p->scan = NULL;
+	event_free(p->later);
+	p->later = NULL;
+	p->fn = NULL;
+	/* Answers still to come hold pointers to it (and into its keys). */
+	if (p->outstanding > 0)
+		p->zombie = true;
+	else
+		destroy(p);
+}
+
+/* Sends a command whose answer comes back to this purge. */
+static int
+send_cmd(struct purge *p, redis_reply_fn fn, void *arg, int argc,
+    const char **argv, const size_t *lens)
+{
+	if (redis_command(p->redis, fn, arg, argc, argv, lens) != 0)
+		return -1;
+	p->outstanding++;
+	return 0;
+}
+
+/* Called first by every callback: true when the purge was freed meanwhile
+ * (and is gone now if this was the last answer). */
+static bool
+answered(struct purge *p)
+{
+	p->outstanding--;
+	if (!p->zombie)
+		return false;
+	if (p->outstanding == 0)
+		destroy(p);
+	return true;
 }
 
 const struct purge_report *
 purge_report(const struct purge *p)
 {
 	return &p->rep;
+}
+
+const char *
+purge_backup_hash(const struct purge *p)
+{
+	return p->backup_hash[0] != '\0' ? p->backup_hash : NULL;
 }
 
 bool
@@ -160,6 +253,176 @@ purge_sample(const struct purge *p, size_t i, const char **key, size_t *len)
 
 /* Preview ---------------------------------------------------------------- */
 
+/* Whether INFO's text has the line "name:value" (value NULL: any value). */
+static bool
+info_has(const redisReply *rep, const char *name, const char *value,
+    char *out, size_t outlen)
+{
+	const char *s = rep->str, *end = rep->str + rep->len, *nl;
+	size_t n = strlen(name), vl;
+
+	while (s < end) {
+		if ((nl = memchr(s, '\n', (size_t)(end - s))) == NULL)
+			nl = end;
+		vl = (size_t)(nl - s);
+		if (vl > 0 && s[vl - 1] == '\r')
+			vl--;
+		if (vl > n && memcmp(s, name, n) == 0 && s[n] == ':') {
+			if (out != NULL)
+				snprintf(out, outlen, "%.*s", (int)(vl - n - 1 >
+				    64 ? 64 : vl - n - 1), s + n + 1);
+			if (value == NULL || (vl - n - 1 == strlen(value) &&
+			    memcmp(s + n + 1, value, vl - n - 1) == 0))
+				return true;
+		}
+		s = nl + 1;
+	}
+	return false;
+}
+
+static void	start_scan(struct purge *);
+
+/* INFO answers a bulk string (a verbatim string with RESP3 on hiredis 1.x). */
+static bool
+is_text(const redisReply *rep)
+{
+#ifdef REDIS_REPLY_VERB
+	if (rep->type == REDIS_REPLY_VERB)
+		return true;
+#endif
+	return rep->type == REDIS_REPLY_STRING;
+}
+
+static void
+refuse(struct purge *p)
+{
+	p->check_failed = true;
+	p->rep.state = PURGE_REFUSED;
+}
+
+/* INFO replication and INFO cluster, before the preview: a replica cannot
+ * be purged, and a cluster node would purge a part of the route. */
+static void
+info_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
+{
+	struct purge *p = arg;
+	char text[REPLY_SHOWN + 1], host[80];
+	bool cluster;
+
+	(void)r;
+	if (answered(p))
+		return;
+	cluster = p->checks == 1;	/* INFO cluster is the second */
+	p->checks--;
+	if (p->rep.state != PURGE_PREVIEWING || p->check_failed)
+		goto out;
+	if (rep == NULL) {
+		p->check_failed = true;
+		p->rep.state = PURGE_FAILED;
+		set_reason(p, "Redis failed before the preview: %s", err);
+	} else if (!is_text(rep)) {
+		refuse(p);
+		set_reason(p, "cannot tell whether this server is a replica or "
+		    "a cluster node: INFO %s answered '%s'; the purge needs "
+		    "permission to run INFO (ACL +info)", cluster ?
+		    "cluster" : "replication", reply_text(rep, text,
+		    sizeof text));
+	} else if (!cluster && (info_has(rep, "role", "slave", NULL, 0) ||
+	    info_has(rep, "master_host", NULL, host, sizeof host))) {
+		if (!info_has(rep, "master_host", NULL, host, sizeof host))
+			snprintf(host, sizeof host, "?");
+		refuse(p);
+		set_reason(p, "this server is a replica (role:slave, master "
+		    "%s): purge on the master", host);
+	} else if (cluster && info_has(rep, "cluster_enabled", "1", NULL, 0)) {
+		refuse(p);
+		set_reason(p, "cluster mode: purges across a cluster are not "
+		    "supported yet; point the runbook at a standalone server "
+		    "or a Sentinel-managed master");
+	}
+out:
+	if (p->checks > 0)
+		return;
+	if (p->check_failed)
+		changed(p);
+	else if (p->rep.state == PURGE_PREVIEWING)
+		start_scan(p);
+}
+
+static void
+probe_done(struct purge *p)
+{
+	if (p->rep.state != PURGE_PREVIEWING)
+		return;
+	p->rep.state = PURGE_READY;
+	p->rep.batches_total = (p->rep.previewed + PURGE_BATCH - 1) /
+	    PURGE_BATCH;
+	changed(p);
+}
+
+/* The backup probe: DUMP and PTTL of one previewed key.  An error means the
+ * backup cannot be taken: refused before anyone is asked to confirm. */
+static void
+probe_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
+{
+	struct purge *p = arg;
+	char text[REPLY_SHOWN + 1];
+	bool last;
+
+	(void)r;
+	if (answered(p))
+		return;
+	last = p->checks == 1;
+	p->checks--;
+	if (p->rep.state != PURGE_PREVIEWING || p->check_failed)
+		goto out;
+	if (rep == NULL) {
+		p->check_failed = true;
+		p->rep.state = PURGE_FAILED;
+		set_reason(p, "Redis failed during the preview: %s", err);
+	} else if (rep->type == REDIS_REPLY_ERROR || (!last && rep->type !=
+	    REDIS_REPLY_STRING && rep->type != REDIS_REPLY_NIL) || (last &&
+	    rep->type != REDIS_REPLY_INTEGER)) {
+		refuse(p);
+		set_reason(p, "the backup cannot be taken: %s answered '%s'; "
+		    "nothing was deleted", last ? "PTTL" : "DUMP",
+		    reply_text(rep, text, sizeof text));
+	}
+out:
+	if (p->checks > 0)
+		return;
+	if (p->check_failed)
+		changed(p);
+	else
+		probe_done(p);
+}
+
+static void
+probe_backup(struct purge *p)
+{
+	const char *argv[2];
+	size_t lens[2], pos = 0;
+
+	if (!keyset_next(&p->keys, &pos, &argv[1], &lens[1])) {
+		probe_done(p);
+		return;
+	}
+	argv[0] = "DUMP";
+	lens[0] = 4;
+	p->checks = 2;
+	p->check_failed = false;
+	if (send_cmd(p, probe_reply, p, 2, argv, lens) != 0) {
+		p->checks = 0;
+		p->rep.state = PURGE_FAILED;
+		set_reason(p, "Redis is not connected");
+		changed(p);
+		return;
+	}
+	argv[0] = "PTTL";
+	if (send_cmd(p, probe_reply, p, 2, argv, lens) != 0)
+		p->checks = 1;	/* the DUMP fails and ends the probe */
+}
+
 static void
 preview_done(struct scan *s, void *arg)
 {
@@ -168,6 +431,7 @@ preview_done(struct scan *s, void *arg)
 	size_t i;
 
 	p->scan = NULL;
+	p->rep.counted = true;
 	p->rep.previewed = res->count;
 	p->rep.over_limit = res->over_limit;
 	p->rep.preview_ms = res->ms;
@@ -193,18 +457,38 @@ preview_done(struct scan *s, void *arg)
 		    PURGE_HARD_LIMIT);
 	} else {
 		scan_take_keys(s, &p->keys);
-		p->rep.state = PURGE_READY;
-		p->rep.batches_total = (p->rep.previewed + PURGE_BATCH - 1) /
-		    PURGE_BATCH;
+		scan_free(s);
+		if (p->backup_path != NULL)
+			probe_backup(p);
+		else
+			probe_done(p);
+		return;
 	}
 	scan_free(s);
 	changed(p);
 }
 
+static void
+start_scan(struct purge *p)
+{
+	struct scan_opts o;
+
+	memset(&o, 0, sizeof o);
+	o.patterns = p->route->keys;
+	o.npatterns = p->route->nkeys;
+	o.keep = true;
+	o.sample = PREVIEW_SAMPLE;
+	o.limit = p->route->allow_broad ? PURGE_HARD_LIMIT :
+	    (size_t)p->route->max_keys;
+	p->scan = scan_start(p->redis, &o, preview_done, p);
+}
+
 void
 purge_preview(struct purge *p)
 {
-	struct scan_opts o;
+	const char *repl[] = { "INFO", "replication" };
+	const char *clus[] = { "INFO", "cluster" };
+	const size_t info_lens[] = { 4, 11 }, clus_lens[] = { 4, 7 };
 	size_t i;
 
 	if (p->rep.state != PURGE_NEW)
@@ -224,15 +508,17 @@ purge_preview(struct purge *p)
 		changed(p);
 		return;
 	}
-	memset(&o, 0, sizeof o);
-	o.patterns = p->route->keys;
-	o.npatterns = p->route->nkeys;
-	o.keep = true;
-	o.sample = PREVIEW_SAMPLE;
-	o.limit = p->route->allow_broad ? PURGE_HARD_LIMIT :
-	    (size_t)p->route->max_keys;
 	p->rep.state = PURGE_PREVIEWING;
-	p->scan = scan_start(p->redis, &o, preview_done, p);
+	p->checks = 2;
+	if (send_cmd(p, info_reply, p, 2, repl, info_lens) != 0) {
+		p->checks = 0;
+		p->rep.state = PURGE_FAILED;
+		set_reason(p, "Redis is not connected");
+		changed(p);
+		return;
+	}
+	if (send_cmd(p, info_reply, p, 2, clus, clus_lens) != 0)
+		p->checks = 1;	/* the first fails and ends the checks */
 }
 
 /* Deleting --------------------------------------------------------------- */
@@ -240,107 +526,217 @@ purge_preview(struct purge *p)
 static void
 end(struct purge *p, enum purge_state st)
 {
+	char *cause = NULL;
+
+	if (p->rep.state != PURGE_RUNNING)
+		return;		/* ended already (a reset fails the rest) */
 	p->rep.state = st;
 	p->rep.ms = (loop_now() - p->started) * 1000.0;
-	if (p->backup_fd >= 0) {
-		close(p->backup_fd);
-		p->backup_fd = -1;
+	if (p->backup != NULL) {
+		if (backup_finish(p->backup, purge_state_name(st), &cause) == 0)
+			snprintf(p->backup_hash, sizeof p->backup_hash, "%s",
+			    backup_writer_hash(p->backup));
+		else {
+			/* Every line of a deleted key is synced already. */
+			snprintf(p->backup_hash, sizeof p->backup_hash, "%s",
+			    backup_writer_hash(p->backup));
+			free(cause);
+		}
+		backup_writer_free(p->backup);
+		p->backup = NULL;
 	}
 	changed(p);
+}
+
+/* The group has failed: nothing more is sent; the purge ends when the last
+ * reply in flight is in. */
+static void
+group_fail(struct purge *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+group_fail(struct purge *p, const char *fmt, ...)
+{
+	va_list ap;
+	char raw[320];
+
+	if (p->failed)
+		return;
+	p->failed = true;
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof raw, fmt, ap);
+	va_end(ap);
+	set_reason(p, "%s", raw);
+}
+
+/* Moves the deletion on after any answer: unlinks a synced group once the
+ * UNLINKs before it are answered, starts backing up the next group while
+ * those run, and ends the purge when nothing is left in flight.  Without a
+ * backup, one batch at a time. */
+static void
+advance(struct purge *p)
+{
+	const char *key;
+	size_t len, pos;
+	bool left;
+
+	if (p->ready && p->unlinks_waiting == 0 && !p->failed) {
+		p->ready = false;
+		send_unlinks(p);
+	}
+	pos = p->pos;
+	left = keyset_next(&p->keys, &pos, &key, &len);
+	if (!p->failed && !p->cancel && left && !p->dumping && !p->ready) {
+		if (p->backup != NULL) {
+			p->gn = 0;
+			p->dumps_sent = 0;
+			p->group_closed = false;
+			p->dumping = true;
+			pump_dumps(p);
+			if (p->dumps_waiting == 0) {
+				p->dumping = false;
+				group_backed_up(p);
+				return;
+			}
+		} else if (p->unlinks_waiting == 0) {
+			p->gn = 0;
+			while (p->gn < PURGE_BATCH && keyset_next(&p->keys,
+			    &p->pos, &key, &len))
+				group_add(p, key, len);
+			send_unlinks(p);
+		}
+	}
+	if (p->dumps_waiting > 0 || p->unlinks_waiting > 0 || p->dumping ||
+	    (p->ready && !p->failed))
+		return;
+	if (p->failed)
+		end(p, PURGE_FAILED);
+	else if (p->pos < p->keys.arena_len && p->cancel) {
+		set_reason(p, "cancelled after %zu of %zu batches",
+		    p->rep.batches, p->rep.batches_total);
+		end(p, PURGE_CANCELLED);
+	} else if (p->pos >= p->keys.arena_len)
+		end(p, PURGE_DONE);
 }
 
 static void
 unlink_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 {
 	struct purge *p = arg;
+	size_t n;
 
-	(void)r;
+	if (answered(p))
+		return;
+	p->unlinks_waiting--;
+	/* Batches are sent and answered in order; each but the last of the
+	 * group holds PURGE_BATCH keys. */
+	n = p->un - p->unlinks_answered * PURGE_BATCH;
+	if (n > PURGE_BATCH)
+		n = PURGE_BATCH;
+	p->unlinks_answered++;
 	if (rep == NULL) {
 		/* Whether Redis deleted this batch is unknown. */
-		p->rep.in_doubt += p->batch_n;
-		set_reason(p, "Redis failed during batch %zu of %zu: %s",
+		p->rep.in_doubt += n;
+		group_fail(p, "Redis failed during batch %zu of %zu: %s",
 		    p->rep.batches + 1, p->rep.batches_total, err);
-		end(p, PURGE_FAILED);
-		return;
-	}
-	if (rep->type != REDIS_REPLY_INTEGER) {
-		p->rep.errors += p->batch_n;
-		set_reason(p, "UNLINK failed: %.*s", (int)(rep->len > 200 ? 200 :
-		    rep->len), rep->str ? rep->str : "");
-		end(p, PURGE_FAILED);
-		return;
-	}
-	p->rep.deleted += (size_t)rep->integer;
-	p->rep.gone += p->batch_n - (size_t)rep->integer;
-	p->rep.batches++;
-	changed(p);
-	if (p->cancel && p->pos < p->keys.arena_len) {
-		set_reason(p, "cancelled after %zu of %zu batches",
-		    p->rep.batches, p->rep.batches_total);
-		end(p, PURGE_CANCELLED);
-		return;
-	}
-	next_batch(p);
+	} else if (rep->type == REDIS_REPLY_ERROR) {
+		p->rep.errors += n;
+		group_fail(p, "UNLINK failed: %.*s", (int)(rep->len >
+		    REPLY_SHOWN ? REPLY_SHOWN : rep->len), rep->str ? rep->str :
+		    "");
+	} else if (rep->type != REDIS_REPLY_INTEGER || rep->integer < 0 ||
+	    (unsigned long long)rep->integer > n) {
+		/* A reply that cannot be true: nothing after it can be paired
+		 * with its command either. */
+		p->rep.in_doubt += n;
+		p->desync = true;
+		group_fail(p, "protocol error: UNLINK of %zu keys answered %s%lld "
+		    "(batch %zu of %zu is in doubt; the connection was reset)",
+		    n, rep->type == REDIS_REPLY_INTEGER ? "" : "a non-integer ",
+		    rep->type == REDIS_REPLY_INTEGER ? (long long)rep->integer :
+		    0LL, p->rep.batches + 1, p->rep.batches_total);
+		redis_reset(r, "protocol error: an impossible UNLINK reply");
+	} else if (!p->desync) {
+		/* Sent before any failure: a true answer. */
+		p->rep.deleted += (size_t)rep->integer;
+		p->rep.gone += n - (size_t)rep->integer;
+		p->rep.batches++;
+		changed(p);
+	} else
+		p->rep.in_doubt += n;	/* cannot be paired any more */
+	advance(p);
 }
 
+/* Unlinks the group's keys, PURGE_BATCH at a time, all batches pipelined;
+ * the group's arrays become the unlinking set's, so that the next group
+ * can be backed up meanwhile. */
 static void
-send_unlink(struct purge *p)
+send_unlinks(struct purge *p)
 {
-	const char **argv = xcalloc(p->batch_n + 1, sizeof *argv);
-	size_t *lens = xcalloc(p->batch_n + 1, sizeof *lens);
-	size_t i, pos = p->batch_pos;
+	const char **argv = xcalloc(PURGE_BATCH + 1, sizeof *argv), **tk;
+	size_t *lens = xcalloc(PURGE_BATCH + 1, sizeof *lens), *tl, tc;
+	size_t i, n;
 
+	tk = p->ukeys;
+	tl = p->ulens;
+	tc = p->ucap;
+	p->ukeys = p->gkeys;
+	p->ulens = p->glens;
+	p->ucap = p->gcap;
+	p->un = p->gn;
+	p->gkeys = tk;
+	p->glens = tl;
+	p->gcap = tc;
+	p->gn = 0;
+	p->unlinks_answered = 0;
 	argv[0] = "UNLINK";
 	lens[0] = 6;
-	for (i = 1; i <= p->batch_n; i++)
-		keyset_next(&p->keys, &pos, &argv[i], &lens[i]);
-	if (redis_command(p->redis, unlink_reply, p, (int)p->batch_n + 1, argv,
-	    lens) != 0) {
-		set_reason(p, "Redis is not connected (%zu of %zu batches "
-		    "done)", p->rep.batches, p->rep.batches_total);
-		end(p, PURGE_FAILED);
+	for (i = 0; i < p->un; i += n) {
+		n = p->un - i < PURGE_BATCH ? p->un - i : PURGE_BATCH;
+		memcpy(argv + 1, p->ukeys + i, n * sizeof *argv);
+		memcpy(lens + 1, p->ulens + i, n * sizeof *lens);
+		if (send_cmd(p, unlink_reply, p, (int)n + 1, argv,
+		    lens) != 0) {
+			group_fail(p, "Redis is not connected (%zu of %zu "
+			    "batches done)", p->rep.batches,
+			    p->rep.batches_total);
+			break;
+		}
+		p->unlinks_waiting++;
 	}
 	free(argv);
 	free(lens);
 }
 
-static char *
-base64(const void *p, size_t len)
+static void
+group_add(struct purge *p, const char *key, size_t len)
 {
-	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
-
-	EVP_EncodeBlock((unsigned char *)out, p, (int)len);
-	return out;
+	if (p->gn == p->gcap) {
+		p->gcap = p->gcap ? 2 * p->gcap : 256;
+		p->gkeys = xreallocarray(p->gkeys, p->gcap, sizeof *p->gkeys);
+		p->glens = xreallocarray(p->glens, p->gcap, sizeof *p->glens);
+	}
+	p->gkeys[p->gn] = key;
+	p->glens[p->gn++] = len;
 }
 
-/* Each key of the batch gets a DUMP and a PTTL; the pair of replies is one
- * backup line. */
-struct dump_ctx {
-	struct purge	*p;
-	const char	*key;
-	size_t		 len;
-	char		*dump;		/* base64, NULL: the key is gone */
-	bool		 orphan;	/* its PTTL was never sent */
-};
-
+/* The backup of a group is complete: on disk first, then unlinked. */
 static void
-backup_written(struct purge *p)
+group_backed_up(struct purge *p)
 {
-	ssize_t n;
+	char *cause = NULL;
 
-	do
-		n = write(p->backup_fd, p->backup.data, p->backup.len);
-	while (n < 0 && errno == EINTR);
-	if (n < 0 || (size_t)n != p->backup.len || fdatasync(p->backup_fd) != 0) {
-		set_reason(p, "cannot write the backup %s: %s; nothing of this "
-		    "batch was deleted", p->backup_path, n < 0 ? strerror(errno) :
-		    "short write");
+	p->dumping = false;
+	if (!p->failed && backup_sync(p->backup, &cause) != 0) {
 		p->rep.errors++;
-		end(p, PURGE_FAILED);
-		return;
+		group_fail(p, "%s; nothing of this batch was deleted", cause);
+		free(cause);
 	}
-	buf_reset(&p->backup);
-	send_unlink(p);
+	if (!p->failed) {
+		snprintf(p->backup_hash, sizeof p->backup_hash, "%s",
+		    backup_writer_hash(p->backup));
+		p->ready = true;
+	}
+	advance(p);
 }
 
 static void
@@ -348,175 +744,173 @@ pttl_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 {
 	struct dump_ctx *c = arg;
 	struct purge *p = c->p;
-	json_t *o;
-	char *line, *k64;
+	char text[REPLY_SHOWN + 1], *cause = NULL;
+	size_t before;
 
 	(void)r;
-	if (rep == NULL || p->batch_failed) {
-		if (!p->batch_failed) {
-			p->batch_failed = true;
-			set_reason(p, "Redis failed while backing up: %s; "
-			    "nothing of this batch was deleted", err ? err :
-			    "error");
+	if (answered(p)) {
+		free(c->dump);
+		free(c);
+		return;
+	}
+	if (p->failed)
+		;
+	else if (rep == NULL)
+		group_fail(p, "Redis failed while backing up: %s; nothing of "
+		    "this batch was deleted", err);
+	else if (rep->type != REDIS_REPLY_INTEGER || rep->integer < -2)
+		group_fail(p, "PTTL answered '%s' while backing up; nothing of "
+		    "this batch was deleted", reply_text(rep, text,
+		    sizeof text));
+	else if (!c->dumped || rep->integer == -2)
+		p->rep.gone++;		/* nil DUMP: gone; never unlinked */
+	else {
+		before = backup_pending(p->backup);
+		if (backup_add(p->backup, c->key, c->len, c->dump, c->dlen,
+		    rep->integer, &cause) != 0) {
+			group_fail(p, "%s; nothing of this batch was deleted",
+			    cause);
+			free(cause);
+		} else {
+			p->avg_line = p->avg_line == 0 ? (double)(backup_pending(
+			    p->backup) - before) : 0.9 * p->avg_line + 0.1 *
+			    (double)(backup_pending(p->backup) - before);
+			group_add(p, c->key, c->len);
+			p->rep.backed_up++;
 		}
-	} else if (c->dump != NULL && rep->type == REDIS_REPLY_INTEGER &&
-	    rep->integer != -2) {
-		k64 = base64(c->key, c->len);
-		o = json_pack("{s:s, s:o, s:I, s:I, s:s}", "key_b64", k64,
-		    "key", audit_json_bytes(c->key, c->len),
-		    "pttl", (json_int_t)rep->integer,
-		    "saved_ms", (json_int_t)wall_ms(), "dump", c->dump);
-		line = audit_json_encode(o);
-		buf_adds(&p->backup, line);
-		buf_addc(&p->backup, '\n');
-		free(line);
-		free(k64);
-		json_decref(o);
-		p->rep.backed_up++;
 	}
 	free(c->dump);
 	free(c);
-	if (--p->waiting > 0)
-		return;
-	if (p->batch_failed)
-		end(p, PURGE_FAILED);
-	else
-		backup_written(p);
+	p->dumps_waiting--;
+	if (!p->failed && !p->group_closed)
+		pump_dumps(p);
+	if (p->dumps_waiting == 0 && (p->group_closed || p->failed))
+		group_backed_up(p);
 }
 
 static void
 dump_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 {
 	struct dump_ctx *c = arg;
+	struct purge *p = c->p;
+	char text[REPLY_SHOWN + 1];
 
 	(void)r;
-	(void)err;
-	if (c->orphan) {
-		free(c);
+	if (answered(p)) {
+		if (c->orphan)
+			free(c);	/* else its PTTL frees it */
 		return;
 	}
-	if (rep != NULL && rep->type == REDIS_REPLY_STRING)
-		c->dump = base64(rep->str, rep->len);
-	/* A nil reply: the key is already gone; nothing to back up. */
+	if (c->orphan) {
+		p->dumps_waiting--;
+		free(c);
+		if (p->dumps_waiting == 0)
+			group_backed_up(p);
+		return;
+	}
+	if (p->failed)
+		return;
+	if (rep == NULL)
+		group_fail(p, "Redis failed while backing up: %s; nothing of "
+		    "this batch was deleted", err);
+	else if (rep->type == REDIS_REPLY_STRING) {
+		c->dump = xmalloc(rep->len + 1);
+		memcpy(c->dump, rep->str, rep->len);
+		c->dlen = rep->len;
+		c->dumped = true;
+	} else if (rep->type != REDIS_REPLY_NIL)
+		/* Only nil means gone: an error (NOPERM, a renamed DUMP)
+		 * must never let the key be deleted unsaved. */
+		group_fail(p, "DUMP answered '%s' while backing up; nothing of "
+		    "this batch was deleted", reply_text(rep, text,
+		    sizeof text));
 }
 
+/* Sends DUMP+PTTL pairs while the group has room: at most DUMP_WINDOW in
+ * flight, fewer for large values (about a quarter of GROUP_BYTES of
+ * replies in memory), at most GROUP_KEYS keys and about GROUP_BYTES of
+ * lines per sync. */
 static void
-send_backup(struct purge *p)
+pump_dumps(struct purge *p)
 {
 	const char *argv[2];
-	size_t lens[2], i, pos = p->batch_pos;
+	size_t lens[2], window = DUMP_WINDOW, pos;
 	struct dump_ctx *c;
 
-	p->waiting = p->batch_n;
-	p->batch_failed = false;
-	for (i = 0; i < p->batch_n; i++) {
+	/* Until a line's size is known, few: a value may be 10 MB or more. */
+	if (p->avg_line == 0)
+		window = DUMP_FIRST;
+	else if ((double)GROUP_BYTES / p->avg_line / 4 < (double)window)
+		window = (size_t)((double)GROUP_BYTES / p->avg_line / 4) + 1;
+	while (!p->group_closed && p->dumps_waiting < window) {
+		pos = p->pos;
+		if (p->dumps_sent >= GROUP_KEYS || backup_pending(p->backup) >=
+		    GROUP_BYTES || p->cancel ||
+		    !keyset_next(&p->keys, &pos, &argv[1], &lens[1])) {
+			p->group_closed = true;
+			break;
+		}
 		c = xcalloc(1, sizeof *c);
 		c->p = p;
-		keyset_next(&p->keys, &pos, &c->key, &c->len);
+		c->key = argv[1];
+		c->len = lens[1];
 		argv[0] = "DUMP";
 		lens[0] = 4;
-		argv[1] = c->key;
-		lens[1] = c->len;
-		if (redis_command(p->redis, dump_reply, c, 2, argv, lens) != 0) {
+		if (send_cmd(p, dump_reply, c, 2, argv, lens) != 0) {
 			free(c);
+			group_fail(p, "Redis is not connected; nothing of this "
+			    "batch was deleted");
+			p->group_closed = true;
 			break;
 		}
+		p->pos = pos;
+		p->dumps_sent++;
+		p->dumps_waiting++;
 		argv[0] = "PTTL";
-		if (redis_command(p->redis, pttl_reply, c, 2, argv, lens) != 0) {
+		if (send_cmd(p, pttl_reply, c, 2, argv, lens) != 0) {
 			c->orphan = true;	/* dump_reply frees it */
+			group_fail(p, "Redis is not connected; nothing of this "
+			    "batch was deleted");
+			p->group_closed = true;
 			break;
 		}
 	}
-	if (i < p->batch_n) {
-		/* Redis is not up: the replies already sent will fail and the
-		 * last of them ends the purge; nothing of the batch goes. */
-		p->batch_failed = true;
-		set_reason(p, "Redis is not connected; nothing of this batch "
-		    "was deleted");
-		p->waiting = i;
-		if (i == 0)
-			end(p, PURGE_FAILED);
-	}
 }
 
-static void
-next_batch(struct purge *p)
+static json_t *
+patterns_json(const struct rb_route *r)
 {
-	const char *key;
-	size_t len, n = 0, pos = p->pos;
+	json_t *a = json_array();
+	size_t i;
 
-	while (n < PURGE_BATCH && keyset_next(&p->keys, &pos, &key, &len))
-		n++;
-	if (n == 0) {
-		end(p, PURGE_DONE);
-		return;
-	}
-	p->batch_pos = p->pos;
-	p->batch_n = n;
-	p->pos = pos;
-	if (p->backup_fd >= 0)
-		send_backup(p);
-	else
-		send_unlink(p);
-}
-
-static int
-fsync_parent(const char *path)
-{
-	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
-	int fd, rc = 0;
-
-	if (slash == NULL)
-		snprintf(dir, 2, ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		rc = fsync(fd);
-		close(fd);
-	}
-	free(dir);
-	return rc;
+	for (i = 0; i < r->nkeys; i++)
+		json_array_append_new(a, json_string(r->keys[i]));
+	return a;
 }
 
 int
 purge_confirm(struct purge *p)
 {
-	json_t *h;
-	char *line, ts[32];
+	char *cause = NULL;
 
 	if (p->rep.state != PURGE_READY)
 		return -1;
 	p->started = loop_now();
 	p->rep.state = PURGE_RUNNING;
 	if (p->backup_path != NULL) {
-		p->backup_fd = open(p->backup_path, O_WRONLY | O_CREAT | O_EXCL |
-		    O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (p->backup_fd < 0) {
-			set_reason(p, "cannot create the backup %s: %s",
-			    p->backup_path, strerror(errno));
+		p->backup = backup_create(p->backup_path, &p->key,
+		    p->route->name, patterns_json(p->route), p->rep.previewed,
+		    &cause);
+		if (p->backup == NULL) {
+			set_reason(p, "%s; nothing was deleted", cause);
+			free(cause);
 			end(p, PURGE_FAILED);
 			return 0;
 		}
-		audit_timestamp(ts, sizeof ts);
-		h = json_pack("{s:i, s:s, s:I, s:s}", "rehearse_backup", 1,
-		    "route", p->route->name, "keys",
-		    (json_int_t)p->rep.previewed, "created", ts);
-		line = audit_json_encode(h);
-		json_decref(h);
-		if (dprintf(p->backup_fd, "%s\n", line) < 0 ||
-		    fdatasync(p->backup_fd) != 0 || fsync_parent(p->backup_path)
-		    != 0) {
-			set_reason(p, "cannot write the backup %s: %s",
-			    p->backup_path, strerror(errno));
-			free(line);
-			end(p, PURGE_FAILED);
-			return 0;
-		}
-		free(line);
+		snprintf(p->backup_hash, sizeof p->backup_hash, "%s",
+		    backup_writer_hash(p->backup));
 	}
-	next_batch(p);
+	advance(p);
 	return 0;
 }
 
@@ -544,9 +938,8 @@ purge_cancel(struct purge *p)
 
 struct restore {
 	struct redis	*redis;
-	FILE		*f;
+	struct backup_reader *br;
 	bool		 replace;
-	size_t		 lineno;
 	size_t		 in_flight;
 	bool		 eof;
 	struct restore_report rep;
@@ -557,27 +950,14 @@ struct restore {
 
 static void	restore_pump(struct restore *);
 
-static unsigned char *
-unbase64(const char *s, size_t *out_len)
+/* Wall-clock milliseconds, as backup.c writes saved_ms. */
+static long long
+wall_ms(void)
 {
-	size_t len = strlen(s), pad = 0;
-	unsigned char *out = xmalloc(3 * (len / 4) + 3);
-	int n;
+	struct timespec ts;
 
-	if (len % 4 != 0)
-		goto bad;
-	n = EVP_DecodeBlock(out, (const unsigned char *)s, (int)len);
-	if (n < 0)
-		goto bad;
-	if (len > 0 && s[len - 1] == '=')
-		pad++;
-	if (len > 1 && s[len - 2] == '=')
-		pad++;
-	*out_len = (size_t)n - pad;
-	return out;
-bad:
-	free(out);
-	return NULL;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -588,7 +968,7 @@ restore_finish(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	rs->rep.done = true;
-	fclose(rs->f);
+	backup_reader_free(rs->br);
 	event_free(rs->later);
 	rs->done(&rs->rep, rs->arg);
 	free(rs);
@@ -606,12 +986,13 @@ restore_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		snprintf(rs->rep.error, sizeof rs->rep.error, "%s", err);
 		rs->eof = true;		/* stop sending */
 	} else if (rep->type == REDIS_REPLY_ERROR) {
-		if (strncmp(rep->str, "BUSYKEY", 7) == 0)
+		if (rep->len >= 7 && strncmp(rep->str, "BUSYKEY", 7) == 0)
 			rs->rep.existed++;
 		else {
 			rs->rep.errors++;
 			snprintf(rs->rep.error, sizeof rs->rep.error, "%.*s",
-			    (int)(rep->len > 200 ? 200 : rep->len), rep->str);
+			    (int)(rep->len > REPLY_SHOWN ? REPLY_SHOWN :
+			    rep->len), rep->str);
 		}
 	} else
 		rs->rep.restored++;
@@ -621,105 +1002,159 @@ restore_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 static void
 restore_pump(struct restore *rs)
 {
-	char *line = NULL;
-	size_t cap = 0, klen, dlen;
-	ssize_t n;
-	json_t *o;
-	const char *k64, *d64, *argv[5];
+	struct backup_rec rec;
+	const char *argv[5];
 	size_t lens[5];
-	unsigned char *key, *dump;
-	char ttl[32];
-	json_int_t pttl, saved;
-	int argc;
+	char ttl[32], *cause = NULL;
+	long long pttl;
+	int argc, rc;
 
 	while (!rs->eof && rs->in_flight < RESTORE_WINDOW) {
-		if ((n = getline(&line, &cap, rs->f)) <= 0) {
+		if ((rc = backup_read(rs->br, &rec, &cause)) <= 0) {
+			if (rc < 0) {
+				/* It verified a moment ago: it was changed. */
+				rs->rep.errors++;
+				snprintf(rs->rep.error, sizeof rs->rep.error,
+				    "the backup changed while being restored: "
+				    "%s", cause);
+				free(cause);
+			}
 			rs->eof = true;
 			break;
 		}
-		rs->lineno++;
-		if ((o = json_loads(line, 0, NULL)) == NULL) {
-			rs->rep.errors++;
-			snprintf(rs->rep.error, sizeof rs->rep.error, "line %zu of "
-			    "the backup is not a record", rs->lineno);
-			continue;
-		}
-		if (json_object_get(o, "rehearse_backup") != NULL) {
-			json_decref(o);
-			continue;
-		}
-		k64 = json_string_value(json_object_get(o, "key_b64"));
-		d64 = json_string_value(json_object_get(o, "dump"));
-		pttl = json_integer_value(json_object_get(o, "pttl"));
-		saved = json_integer_value(json_object_get(o, "saved_ms"));
+		pttl = rec.pttl;
 		/* The TTL ran on while the key sat in the backup. */
-		if (pttl > 0 && saved > 0) {
-			pttl -= wall_ms() - saved;
+		if (pttl > 0) {
+			pttl -= wall_ms() - rec.saved_ms;
 			if (pttl <= 0)
 				pttl = 0;
 		}
-		key = k64 ? unbase64(k64, &klen) : NULL;
-		dump = d64 ? unbase64(d64, &dlen) : NULL;
-		if (key == NULL || dump == NULL) {
-			rs->rep.errors++;
-			snprintf(rs->rep.error, sizeof rs->rep.error, "line %zu of "
-			    "the backup lacks a key or a dump", rs->lineno);
-		} else if (pttl == 0 || pttl < -1) {
+		if (pttl == 0) {
 			rs->rep.expired++;
-		} else {
-			snprintf(ttl, sizeof ttl, "%lld", (long long)(pttl < 0 ?
-			    0 : pttl));
-			argv[0] = "RESTORE";
-			lens[0] = 7;
-			argv[1] = (const char *)key;
-			lens[1] = klen;
-			argv[2] = ttl;
-			lens[2] = strlen(ttl);
-			argv[3] = (const char *)dump;
-			lens[3] = dlen;
-			argc = 4;
-			if (rs->replace) {
-				argv[argc] = "REPLACE";
-				lens[argc++] = 7;
-			}
-			if (redis_command(rs->redis, restore_reply, rs, argc,
-			    argv, lens) == 0)
-				rs->in_flight++;
-			else {
-				rs->rep.errors++;
-				snprintf(rs->rep.error, sizeof rs->rep.error,
-				    "Redis is not connected");
-				rs->eof = true;
-			}
+			backup_rec_done(&rec);
+			continue;
 		}
-		free(key);
-		free(dump);
-		json_decref(o);
+		snprintf(ttl, sizeof ttl, "%lld", pttl < 0 ? 0LL : pttl);
+		argv[0] = "RESTORE";
+		lens[0] = 7;
+		argv[1] = (const char *)rec.key;
+		lens[1] = rec.klen;
+		argv[2] = ttl;
+		lens[2] = strlen(ttl);
+		argv[3] = (const char *)rec.dump;
+		lens[3] = rec.dlen;
+		argc = 4;
+		if (rs->replace) {
+			argv[argc] = "REPLACE";
+			lens[argc++] = 7;
+		}
+		if (redis_command(rs->redis, restore_reply, rs, argc, argv,
+		    lens) == 0)
+			rs->in_flight++;
+		else {
+			rs->rep.errors++;
+			snprintf(rs->rep.error, sizeof rs->rep.error,
+			    "Redis is not connected");
+			rs->eof = true;
+		}
+		backup_rec_done(&rec);
 	}
-	free(line);
 	if (rs->eof && rs->in_flight == 0)
 		event_active(rs->later, 0, 0);
 }
 
-int
-purge_restore(struct redis *r, const char *path, bool replace,
-    void (*done)(const struct restore_report *, void *), void *arg,
+/* The route a backup names, or NULL. */
+static const struct rb_route *
+route_named(const struct runbook *rb, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < rb->nroutes; i++)
+		if (strcmp(rb->routes[i].name, name) == 0)
+			return &rb->routes[i];
+	return NULL;
+}
+
+static bool
+route_takes(const struct rb_route *route, const void *key, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < route->nkeys; i++)
+		if (backup_glob(route->keys[i], key, len))
+			return true;
+	return false;
+}
+
+struct backup_reader *
+purge_restore_check(const char *path, const struct runbook *rb,
+    const struct audit_key *key, bool any_key, struct restore_check *chk,
     char **cause)
 {
-	struct restore *rs;
-	FILE *f;
+	struct backup_reader *br;
+	const struct rb_route *route = NULL;
+	struct backup_rec rec;
+	char *e;
+	int rc;
 
-	if ((f = fopen(path, "re")) == NULL) {
-		xasprintf(cause, "%s: cannot open: %s", path, strerror(errno));
-		return -1;
+	memset(chk, 0, sizeof *chk);
+	if ((br = backup_open(path, key, &chk->verify_failed, cause)) == NULL)
+		return NULL;
+	if (!any_key && (route = route_named(rb, backup_header(br)->route)) ==
+	    NULL) {
+		e = esc_str(backup_header(br)->route, 0);
+		xasprintf(cause, "%s: line 1: the backup is of route '%s', which "
+		    "the runbook does not have (--any-key restores it anyway)",
+		    path, e);
+		free(e);
+		backup_reader_free(br);
+		return NULL;
 	}
+	while ((rc = backup_read(br, &rec, cause)) == 1) {
+		chk->keys++;
+		if (route != NULL && !route_takes(route, rec.key, rec.klen)) {
+			e = esc_text(rec.key, rec.klen, 0);
+			xasprintf(cause, "%s: line %zu: key '%s' matches none of "
+			    "route %s's patterns; nothing was restored "
+			    "(--any-key restores it anyway)", path, rec.line, e,
+			    route->name);
+			free(e);
+			backup_rec_done(&rec);
+			backup_reader_free(br);
+			return NULL;
+		}
+		backup_rec_done(&rec);
+	}
+	if (rc < 0) {
+		chk->verify_failed = backup_tampered(br);
+		backup_reader_free(br);
+		return NULL;
+	}
+	chk->ended = backup_ended(br);
+	chk->torn = backup_torn(br);
+	snprintf(chk->end_state, sizeof chk->end_state, "%s",
+	    backup_end_state(br));
+	snprintf(chk->hash, sizeof chk->hash, "%s", backup_reader_hash(br));
+	snprintf(chk->route, sizeof chk->route, "%s", backup_header(br)->route);
+	if (backup_rewind(br, cause) != 0) {
+		backup_reader_free(br);
+		return NULL;
+	}
+	return br;
+}
+
+void
+purge_restore(struct redis *r, struct backup_reader *br, bool replace,
+    void (*done)(const struct restore_report *, void *), void *arg)
+{
+	struct restore *rs;
+
 	rs = xcalloc(1, sizeof *rs);
 	rs->redis = r;
-	rs->f = f;
+	rs->br = br;
 	rs->replace = replace;
 	rs->done = done;
 	rs->arg = arg;
 	rs->later = event_new(redis_loop_base(r), -1, 0, restore_finish, rs);
 	restore_pump(rs);
-	return 0;
 }

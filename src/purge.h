@@ -12,8 +12,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "audit_chain.h"
 #include "redis.h"
 #include "runbook.h"
+
+struct backup_reader;
 
 #define PURGE_BATCH		200		/* keys per UNLINK */
 #define PURGE_HARD_LIMIT	10000000	/* even with allow_broad */
@@ -32,6 +35,8 @@ enum purge_state {
 struct purge_report {
 	enum purge_state state;
 	size_t		 previewed;	/* distinct keys the preview found */
+	bool		 counted;	/* the preview walked (else refused or
+					 * failed before it) */
 	bool		 over_limit;	/* the preview stopped counting */
 	size_t		 deleted;	/* UNLINK confirmed */
 	size_t		 gone;		/* previewed, but gone by then */
@@ -50,10 +55,19 @@ struct purge;
 /* Progress and state changes: called from the loop. */
 typedef void (*purge_event_fn)(struct purge *, void *arg);
 
-/* backup_path: NULL for none; the file must not exist. */
+/* backup_path: NULL for none; the file must not exist.  The preview first
+ * refuses a replica and a cluster node (INFO replication, INFO cluster;
+ * an INFO that is not allowed is a refusal too), then counts, then, with a
+ * backup, tries DUMP and PTTL on one key and refuses when either answers
+ * an error. */
 struct purge	*purge_new(struct redis *, const struct rb_route *,
 		     const char *backup_path, purge_event_fn, void *arg);
+/* The audit key that seals the backup (copied); NULL or empty: none. */
+void		 purge_set_key(struct purge *, const struct audit_key *);
 void		 purge_free(struct purge *);
+/* The hash of the backup's last synced line (it names the file), or NULL
+ * when there is no backup. */
+const char	*purge_backup_hash(const struct purge *);
 void		 purge_preview(struct purge *);
 /* Starts deleting; only in PURGE_READY.  Returns -1 otherwise. */
 int		 purge_confirm(struct purge *);
@@ -74,9 +88,32 @@ struct restore_report {
 	bool		 done;
 };
 
-/* Restores a backup file written by a purge.  done is called once. */
-int		 purge_restore(struct redis *, const char *path, bool replace,
+/* What verifying a backup found. */
+struct restore_check {
+	bool		 verify_failed;	/* a hash or a prev did not match */
+	size_t		 keys;
+	bool		 ended;		/* it has its end line */
+	bool		 torn;		/* a torn last line was ignored */
+	char		 end_state[16];
+	char		 route[128];
+	char		 hash[AUDIT_HEX];	/* of its last line: names it */
+};
+
+/* Reads and verifies a whole backup before anything is restored: format,
+ * chain (sealed with key when it has one), and, unless any_key, that it is
+ * of a route of rb and that each key matches one of its patterns.  Returns
+ * the reader, rewound, or NULL with *cause (chk->verify_failed: a hash or
+ * prev did not match; otherwise the file is unreadable, malformed or
+ * refused). */
+struct backup_reader *purge_restore_check(const char *path,
+		     const struct runbook *rb, const struct audit_key *key,
+		     bool any_key, struct restore_check *chk, char **cause);
+/* Restores what a checked backup holds (and takes the reader over); the
+ * chain is checked again as it is read.  done is called once, from the
+ * loop. */
+void		 purge_restore(struct redis *, struct backup_reader *,
+		     bool replace,
 		     void (*done)(const struct restore_report *, void *),
-		     void *arg, char **cause);
+		     void *arg);
 
 #endif

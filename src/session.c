@@ -3,10 +3,14 @@
  * one in which the kinds that change the world can only skip. */
 #include "config.h"
 
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "audit_chain.h"
 #include "policy.h"
@@ -479,12 +483,16 @@ purge_event(struct purge *p, void *arg)
 		changed(s, i);
 		return;
 	case PURGE_REFUSED:
-		set_observed(r, "%s%zu keys match", rep->over_limit ?
-		    "more than " : "", rep->previewed);
+		if (rep->counted)
+			set_observed(r, "%s%zu keys match", rep->over_limit ?
+			    "more than " : "", rep->previewed);
+		else
+			set_observed(r, "refused before counting");
 		record(s, "purge.preview", i, json_pack("{s:s, s:o, s:I, s:b, "
-		    "s:s}", "route", route->name, "patterns", patterns(route),
-		    "previewed", (json_int_t)rep->previewed, "over_limit",
-		    rep->over_limit, "refused", rep->reason));
+		    "s:b, s:s}", "route", route->name, "patterns",
+		    patterns(route), "previewed", (json_int_t)rep->previewed,
+		    "counted", rep->counted, "over_limit", rep->over_limit,
+		    "refused", rep->reason));
 		end_step(s, i, STEP_FAILED, rep->reason);
 		break;
 	case PURGE_DONE:
@@ -493,7 +501,8 @@ purge_event(struct purge *p, void *arg)
 		if (lv->intent != 0)
 			audit_result(s->audit, lv->intent, "purge.done",
 			    (unsigned)i + 1, json_pack("{s:s, s:s, s:I, s:I, "
-			    "s:I, s:I, s:I, s:I, s:f, s:s}", "route", route->name,
+			    "s:I, s:I, s:I, s:I, s:f, s:s, s:o, s:o}", "route",
+			    route->name,
 			    "state", purge_state_name(rep->state), "previewed",
 			    (json_int_t)rep->previewed, "deleted",
 			    (json_int_t)rep->deleted, "gone",
@@ -501,7 +510,10 @@ purge_event(struct purge *p, void *arg)
 			    (json_int_t)rep->in_doubt, "errors",
 			    (json_int_t)rep->errors, "backed_up",
 			    (json_int_t)rep->backed_up, "ms", rep->ms, "reason",
-			    rep->reason));
+			    rep->reason, "backup", lv->backup != NULL ?
+			    json_string(lv->backup) : json_null(), "backup_hash",
+			    purge_backup_hash(p) != NULL ?
+			    json_string(purge_backup_hash(p)) : json_null()));
 		set_observed(r, "deleted %zu of %zu previewed (%zu already gone, "
 		    "%zu in doubt) in %.0f ms", rep->deleted, rep->previewed,
 		    rep->gone, rep->in_doubt, rep->ms);
@@ -530,19 +542,44 @@ refusal(struct session *s)
 	    audit_refusal(s->audit) : "unknown");
 }
 
+/* A purge's backup goes to a .backups/ directory next to the log (made on
+ * the first backup, mode 0700), hidden so that neither the replay picker
+ * nor a shell glob of the state dir takes it for a log.  The path is
+ * absolute: the audit log records it, and a restore may run elsewhere. */
 static char *
 backup_path(struct session *s, size_t i)
 {
-	const char *log;
+	const char *log, *base;
+	char *dir, *real, *path;
 	size_t len;
 
 	if (s->audit == NULL)
 		return NULL;
 	log = audit_path(s->audit);
-	len = strlen(log);
-	if (len > 6 && strcmp(log + len - 6, ".jsonl") == 0)
+	base = strrchr(log, '/');
+	dir = base == NULL ? xstrdup(".") : base == log ? xstrdup("/") :
+	    xprintf("%.*s", (int)(base - log), log);
+	base = base == NULL ? log : base + 1;
+	if ((real = realpath(dir, NULL)) == NULL)
+		real = xstrdup(dir);
+	free(dir);
+	len = strlen(base);
+	if (len > 6 && strcmp(base + len - 6, ".jsonl") == 0)
 		len -= 6;
-	return xprintf("%.*s.step%zu.backup.jsonl", (int)len, log, i + 1);
+	dir = xprintf("%s/.backups", strcmp(real, "/") == 0 ? "" : real);
+	if (mkdir(dir, 0700) == 0) {
+		/* Durable before a file is made in it. */
+		int fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			(void)fsync(fd);
+			close(fd);
+		}
+	}
+	path = xprintf("%s/%.*s.step%zu.backup.jsonl", dir, (int)len, base,
+	    i + 1);
+	free(dir);
+	free(real);
+	return path;
 }
 
 static void
@@ -573,6 +610,8 @@ purge_start_step(struct session *s, size_t i)
 	lv->backup = bpath;
 	lv->purge = purge_new(s->redis, &s->rb->routes[st->route], bpath,
 	    purge_event, lv);
+	if (s->audit != NULL)
+		purge_set_key(lv->purge, audit_seal_key(s->audit));
 	purge_preview(lv->purge);
 }
 

@@ -92,9 +92,9 @@ grep -q '"SCAN"' "$tmp/monitor" && grep -q '"UNLINK"' "$tmp/monitor" &&
     ! grep -q -i -E '"(KEYS|FLUSHDB|FLUSHALL)"' "$tmp/monitor"
 ok $? "MONITOR saw SCAN and UNLINK, never KEYS, FLUSHDB or FLUSHALL"
 
-backup=$(ls "$tmp"/a2.step1.backup.jsonl 2>/dev/null)
-[ -n "$backup" ] && [ "$(wc -l <"$backup")" = 1501 ] && [ "$(stat -c %a "$backup")" = 600 ]
-ok $? "the purge backed the keys up first (one line per key, mode 0600)"
+backup=$(ls "$tmp"/.backups/a2.step1.backup.jsonl 2>/dev/null)
+[ -n "$backup" ] && [ "$(wc -l <"$backup")" = 1502 ] && [ "$(stat -c %a "$backup")" = 600 ]
+ok $? "the purge backed the keys up first (in .backups/, a header, one line per key and an end line, mode 0600)"
 
 "$REHEARSE" restore --audit "$tmp/a3.jsonl" "$tmp/rb.yml" "$backup" >"$tmp/out" 2>"$tmp/err"
 [ $? = 0 ] && grep -q "restored 1500 keys" "$tmp/out" && [ "$(cli DBSIZE)" = 1800 ] &&

@@ -19,6 +19,7 @@
 #include <hiredis/hiredis.h>
 
 #include "loop.h"
+#include "backup.h"
 #include "purge.h"
 #include "readout.h"
 #include "redis.h"
@@ -727,6 +728,8 @@ START_TEST(purge_backup_and_restore)
 	struct redis *r = redis_new(loop, &rb->redis, NULL);
 	struct pwatch w = { 0 };
 	struct restored x = { 0 };
+	struct backup_reader *br;
+	struct restore_check chk;
 	char *backup = xprintf("%s/backup.jsonl", srv.dir), *out = NULL,
 	    *cause = NULL;
 	redisContext *c;
@@ -749,8 +752,10 @@ START_TEST(purge_backup_and_restore)
 	ck_assert_uint_eq(st.st_mode & 0777, 0600);
 	purge_free(p);
 
-	ck_assert_int_eq(purge_restore(r, backup, false, restore_done, &x,
-	    &cause), 0);
+	ck_assert_ptr_nonnull(br = purge_restore_check(backup, rb, NULL,
+	    false, &chk, &cause));
+	ck_assert(chk.ended);
+	purge_restore(r, br, false, restore_done, &x);
 	ck_assert(run_until(loop, restore_finished, &x, 20));
 	ck_assert_uint_eq(x.rep.restored, 451);
 	ck_assert_uint_eq(x.rep.errors, 0);
@@ -763,13 +768,103 @@ START_TEST(purge_backup_and_restore)
 	free(out);
 	/* A second restore keeps what exists. */
 	x.done = false;
-	ck_assert_int_eq(purge_restore(r, backup, false, restore_done, &x,
-	    &cause), 0);
+	ck_assert_ptr_nonnull(br = purge_restore_check(backup, rb, NULL,
+	    false, &chk, &cause));
+	ck_assert(chk.ended);
+	purge_restore(r, br, false, restore_done, &x);
 	ck_assert(run_until(loop, restore_finished, &x, 20));
 	ck_assert_uint_eq(x.rep.existed, 451);
 	redis_free(r);
 	runbook_free(rb);
 	free(backup);
+}
+END_TEST
+
+static bool
+turns(void *arg)
+{
+	return --*(int *)arg <= 0;
+}
+
+/* A purge freed while its commands are in flight (the INFO checks of the
+ * preview; the DUMPs of a backed-up deletion) must not be touched by their
+ * answers.  Under ASan or valgrind a use after free fails this test. */
+START_TEST(purge_freed_with_answers_to_come)
+{
+	struct runbook *rb = rb_with(srv.url, NULL);
+	struct redis *r = redis_new(loop, &rb->redis, NULL);
+	char *backup = xprintf("%s/freed.backup.jsonl", srv.dir);
+	struct pwatch w = { 0 };
+	struct purge *p;
+	int n;
+
+	fill("anp:page:/blog/post-%d", 3000);
+	redis_start(r);
+	ck_assert(run_until(loop, is_up, r, 5));
+	p = purge_new(r, &rb->routes[0], NULL, pevent, &w);
+	purge_preview(p);		/* INFO replication and cluster sent */
+	purge_free(p);
+	n = 20;
+	run_until(loop, turns, &n, 1);	/* their answers come in */
+
+	unlink(backup);
+	p = previewed(r, &rb->routes[0], backup, &w);
+	ck_assert_int_eq(purge_report(p)->state, PURGE_READY);
+	ck_assert_int_eq(purge_confirm(p), 0);	/* DUMPs in flight */
+	purge_free(p);
+	n = 50;
+	run_until(loop, turns, &n, 2);
+	ck_assert_int_eq(dbsize(), 3000);	/* nothing unlinked after free */
+	redis_free(r);
+	runbook_free(rb);
+	unlink(backup);
+	free(backup);
+}
+END_TEST
+
+/* The glob restore checks keys with must agree with Redis's own: each
+ * case is asked of the server (SCAN MATCH) and of backup_glob. */
+START_TEST(backup_glob_agrees_with_redis)
+{
+	static const char *const pats[] = { "a*b", "h?llo", "h[ae]llo",
+	    "h[^e]llo", "h[a-b]llo", "h\\*llo", "*", "a*", "*b", "a\\", "[z-a]x",
+	    "anp:page:/blog/*", "a*a*a*a*a*a*a*a*a*c", "[]", "[a", "x[\\]]y",
+	    "*[*]*", "??", "" };
+	static const struct { const char *k; size_t len; } keys[] = {
+	    { "ab", 2 }, { "axxb", 4 }, { "axxbc", 5 }, { "hello", 5 },
+	    { "hallo", 5 }, { "hillo", 5 }, { "hbllo", 5 }, { "hcllo", 5 },
+	    { "h*llo", 5 }, { "hllo", 4 }, { "a\\", 2 }, { "yx", 2 },
+	    { "anp:page:/blog/\0\xff", 17 }, { "anp:page:/blogx", 15 },
+	    { "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab", 42 },
+	    { "a", 1 }, { "[", 1 }, { "x]y", 3 }, { "a*b", 3 }, { "\xff\xfe", 2 } };
+	redisContext *c = sync_client();
+	redisReply *rep;
+	size_t i, j, k;
+	bool redis_says;
+
+	for (j = 0; j < sizeof keys / sizeof keys[0]; j++) {
+		rep = redisCommand(c, "SET %b v", keys[j].k, keys[j].len);
+		freeReplyObject(rep);
+	}
+	for (i = 0; i < sizeof pats / sizeof pats[0]; i++) {
+		for (j = 0; j < sizeof keys / sizeof keys[0]; j++) {
+			rep = redisCommand(c, "SCAN 0 MATCH %s COUNT 10000",
+			    pats[i]);
+			ck_assert(rep != NULL && rep->type == REDIS_REPLY_ARRAY);
+			redis_says = false;
+			for (k = 0; k < rep->element[1]->elements; k++)
+				if (rep->element[1]->element[k]->len ==
+				    keys[j].len && memcmp(rep->element[1]->
+				    element[k]->str, keys[j].k, keys[j].len) == 0)
+					redis_says = true;
+			freeReplyObject(rep);
+			ck_assert_msg(backup_glob(pats[i], keys[j].k,
+			    keys[j].len) == redis_says, "pattern '%s', key %zu: "
+			    "Redis says %d", pats[i], j, redis_says);
+		}
+	}
+	freeReplyObject(redisCommand(c, "FLUSHALL"));
+	redisFree(c);
 }
 END_TEST
 
@@ -1269,6 +1364,8 @@ main(void)
 	tcase_add_test(tc, purge_cancel_between_batches);
 	tcase_add_test(tc, purge_interrupted_by_a_kill);
 	tcase_add_test(tc, purge_backup_and_restore);
+	tcase_add_test(tc, backup_glob_agrees_with_redis);
+	tcase_add_test(tc, purge_freed_with_answers_to_come);
 	tcase_add_test(tc, readouts_report_the_server);
 	tcase_add_test(tc, info_fields);
 	tcase_add_test(tc, scan_count_adapts);

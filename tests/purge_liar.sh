@@ -1,0 +1,79 @@
+#!/bin/sh
+# purge_liar.sh: a purge against tests/tools/unlinkliar, a server that lies:
+# an UNLINK answer outside 0..batch size is a protocol error (the batch is in
+# doubt, never counted as deleted), and a DUMP error in the middle of a
+# backed-up purge fails the batch before any UNLINK is sent.  Speaks TAP.
+# Needs $REHEARSE and $UNLINKLIAR.
+set -u
+: "${REHEARSE:=./rehearse}" "${UNLINKLIAR:=./tests/tools/unlinkliar}"
+tmp=$(mktemp -d)
+lpid=
+cleanup() {
+	[ -n "$lpid" ] && kill "$lpid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+n=0
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		sed 's/^/# /' "$tmp/out" "$tmp/err" 2>/dev/null | head -30
+	fi
+}
+liar() {	# liar ARGS...: starts the liar, sets $lport
+	[ -n "$lpid" ] && { kill "$lpid"; wait "$lpid"; } 2>/dev/null
+	rm -f "$tmp/port" "$tmp/log"
+	"$UNLINKLIAR" --port-file "$tmp/port" --log "$tmp/log" "$@" &
+	lpid=$!
+	i=0
+	while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	lport=$(cat "$tmp/port")
+}
+runbook() {	# runbook BACKUP
+	cat >"$tmp/rb.yml" <<EOR
+runbook: a liar
+owner: ops
+redis: { url: "redis://127.0.0.1:$lport/0", timeout_ms: 1000 }
+routes:
+  - { name: blog, keys: ["anp:page:/blog/*"], max_keys: 5000 }
+steps:
+  - { title: Purge the blog pages, purge: { route: blog, backup: $1 } }
+EOR
+}
+
+for lie in 8 -1 18446744073709551615; do
+	liar --keys 3 --unlink "$lie"
+	runbook false
+	"$REHEARSE" run --batch --yes --audit "$tmp/a$n.jsonl" "$tmp/rb.yml" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ $rc = 1 ] && grep -q "protocol error: UNLINK of 3 keys answered" "$tmp/out" &&
+	    grep -q '"type":"purge.done".*"deleted":0,.*"in_doubt":3' "$tmp/a$n.jsonl" &&
+	    ! grep -q "deleted [1-9]" "$tmp/out"
+	ok $? "UNLINK answering $lie for 3 keys: a protocol error, the batch in doubt, never counted"
+done
+
+# Three batches pipelined in one group (backup: true): the first answer is
+# a lie, so the connection is reset and the other two are in doubt too.
+liar --keys 500 --unlink 999
+runbook true
+"$REHEARSE" run --batch --yes --audit "$tmp/c.jsonl" "$tmp/rb.yml" >"$tmp/out" 2>"$tmp/err"
+[ $? = 1 ] && grep -q "protocol error: UNLINK of 200 keys answered 999" "$tmp/out" &&
+    grep -q '"type":"purge.done".*"deleted":0,"gone":0,"in_doubt":500' "$tmp/c.jsonl"
+ok $? "a lie on the first of three pipelined batches: all 500 keys in doubt, none counted"
+
+# 500 keys: the probe and the first 299 DUMPs are honest, then NOPERM.
+liar --keys 500 --dump-error 300
+runbook true
+"$REHEARSE" run --batch --yes --audit "$tmp/b.jsonl" "$tmp/rb.yml" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc = 1 ] && grep -q "DUMP answered 'NOPERM" "$tmp/out" && ! grep -q UNLINK "$tmp/log" &&
+    grep -q '"type":"purge.done".*"deleted":0,' "$tmp/b.jsonl"
+ok $? "a DUMP error in the middle of a backed-up purge fails it before any UNLINK"
+bk=$(ls "$tmp"/.backups/b.step1.backup.jsonl 2>/dev/null)
+[ -n "$bk" ] && [ "$(wc -l <"$bk")" = 2 ] && grep -q '"type":"end","state":"failed","saved":0' "$bk"
+ok $? "its backup holds no key of the failed batch, and says the purge failed"
+
+echo "1..$n"
