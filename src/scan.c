@@ -21,6 +21,10 @@
  * as many slots as keys. */
 #define SCAN_SLOTS_PER_KEY	4
 #define SCAN_SLACK		100000
+/* When DBSIZE is refused (an ACL user without it, rename-command), only
+ * this budget of slots (a database of a billion keys) and the time bound
+ * are left. */
+#define SCAN_BUDGET_BLIND	(4000000000ULL + SCAN_SLACK)
 #define SCAN_MAX_S_DEFAULT	300.0
 
 struct scan {
@@ -165,6 +169,11 @@ scan_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 			finish(s);
 			return;
 		}
+	} else if (s->asked > s->budget && s->dbsize < 0) {
+		fail(s, "SCAN did not finish: %lu calls asked for %llu slots "
+		    "(DBSIZE was refused, so the bound is a billion keys), and "
+		    "the cursor never came back to 0", s->res.calls, s->asked);
+		return;
 	} else if (s->asked > s->budget) {
 		fail(s, "SCAN did not finish: %lu calls asked for %llu slots, "
 		    "more than %d per key of a database of %lld keys, and the "
@@ -197,8 +206,9 @@ dbsize_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		return;
 	}
 	if (rep->type == REDIS_REPLY_ERROR) {
-		fail(s, "DBSIZE failed: %.*s", (int)(rep->len > 200 ? 200 :
-		    rep->len), rep->str);
+		/* Refused, not broken: walk with the blind bound. */
+		s->budget = SCAN_BUDGET_BLIND;
+		scan_next(s);
 		return;
 	}
 	if (rep->type != REDIS_REPLY_INTEGER || rep->integer < 0) {

@@ -147,7 +147,7 @@ ok $? "json: used_memory is null (never 0) with the reason when INFO is refused"
 
 check sentinel text
 [ $st = 1 ] && grep -q '^FAIL redis: up, .*readouts unknown: a Sentinel (redis_mode:sentinel)' "$tmp/out" &&
-    grep -q "^FAIL redis: route blog: DBSIZE failed: ERR unknown command" "$tmp/out"
+    grep -q "^FAIL redis: route blog: SCAN failed: ERR unknown command" "$tmp/out"
 ok $? "a Sentinel port: unknown, named, check fails"
 
 check replica text
