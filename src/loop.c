@@ -65,6 +65,30 @@ loop_run(struct loop *l)
 	return event_base_dispatch(l->base) < 0 ? -1 : 0;
 }
 
+static void
+wake(void *arg)
+{
+	(void)arg;	/* only ends one turn of the loop */
+}
+
+bool
+loop_run_until(struct loop *l, bool (*done)(void *), void *arg,
+    double seconds)
+{
+	double end = loop_now() + seconds, now;
+	struct timer *t = timer_new(l, wake, NULL);
+	bool ok;
+
+	/* The timer wakes the loop at the deadline when nothing else does;
+	 * re-armed each turn, so that an early wake cannot leave it unarmed. */
+	while (!(ok = done != NULL && done(arg)) && (now = loop_now()) < end) {
+		timer_arm(t, end - now);
+		event_base_loop(l->base, EVLOOP_ONCE);
+	}
+	timer_free(t);
+	return ok;
+}
+
 void
 loop_exit(struct loop *l)
 {

@@ -17,6 +17,12 @@ void		 loop_free(struct loop *);
 struct event_base *loop_base(struct loop *);
 /* Runs until loop_exit() or until no event is left.  Returns 0, or -1. */
 int		 loop_run(struct loop *);
+/* Runs turns of the loop until done(arg) holds (asked before each turn;
+ * NULL: never) or seconds pass; true when done.  The one loop driver of
+ * the program: batch steps, settle waits, screens and tests use it. */
+bool		 loop_run_until(struct loop *, bool (*done)(void *), void *arg,
+		     double seconds);
+#define LOOP_FOREVER	1e9	/* seconds: no deadline */
 void		 loop_exit(struct loop *);
 /* Monotonic seconds. */
 double		 loop_now(void);

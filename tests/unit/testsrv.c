@@ -182,42 +182,10 @@ testredis_cli(struct testredis *t, char **out, const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-struct until {
-	struct loop	*loop;
-	bool		(*done)(void *);
-	void		*arg;
-	double		 end;
-	bool		 ok;
-	struct timer	*t;
-};
-
-static void
-until_check(void *arg)
-{
-	struct until *u = arg;
-
-	if (u->done != NULL && u->done(u->arg)) {
-		u->ok = true;
-		loop_exit(u->loop);
-		return;
-	}
-	if (loop_now() >= u->end) {
-		loop_exit(u->loop);
-		return;
-	}
-	timer_arm(u->t, 0.005);
-}
-
 bool
 run_until(struct loop *l, bool (*done)(void *), void *arg, double seconds)
 {
-	struct until u = { l, done, arg, loop_now() + seconds, false, NULL };
-
-	u.t = timer_new(l, until_check, &u);
-	timer_arm(u.t, 0);
-	loop_run(l);
-	timer_free(u.t);
-	return u.ok;
+	return loop_run_until(l, done, arg, seconds);
 }
 
 void
