@@ -1,7 +1,6 @@
 /* cmd_lint.c: `rehearse lint [-q] [--summary] RUNBOOK...`. */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -11,46 +10,18 @@
 #include "runbook_show.h"
 #include "textesc.h"
 
-int
-cmd_lint(int argc, char **argv)
+static int
+cmd_lint(const struct cli_args *a)
 {
-	static const struct option opts[] = {
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "summary", no_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct diags d;
 	struct runbook *rb;
-	bool quiet = false, summary = false;
-	int ch, i, status = EXIT_OK;
-	char *name;
+	bool quiet = cli_has(a, 'q'), summary = cli_has(a, 's');
+	int i, argc = a->argc, status = EXIT_OK;
+	char **argv = a->argv, *name;
 
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'q':
-			quiet = true;
-			break;
-		case 's':
-			summary = true;
-			break;
-		case 'h':
-			printf("usage: rehearse lint [-q] [--summary] "
-			    "RUNBOOK...\n\n"
-			    "Validates each runbook; problems are printed as "
-			    "FILE:LINE:COL: error: MESSAGE.\n"
-			    "  -q, --quiet  print nothing for valid runbooks\n"
-			    "  --summary    describe each valid runbook\n");
-			return EXIT_OK;
-		default:
-			return cli_usage_error("lint", "unknown option '%s'",
-			    argv[optind - 1]);
-		}
-	}
-	if (optind >= argc)
+	if (argc == 0)
 		return cli_usage_error("lint", "no runbook given");
-	for (i = optind; i < argc; i++) {
+	for (i = 0; i < argc; i++) {
 		diags_init(&d);
 		rb = runbook_load(argv[i], &d);
 		fflush(stdout);
@@ -74,3 +45,22 @@ cmd_lint(int argc, char **argv)
 	}
 	return status;
 }
+
+static const struct cli_opt lint_opts[] = {
+	{ 'q', true, "quiet", NULL, NULL, "print nothing for valid runbooks" },
+	{ 's', false, "summary", NULL, NULL, "describe each valid runbook" },
+	{ 0, false, NULL, NULL, NULL, NULL },
+};
+
+static const struct cli_usage lint_usage[] = {
+	{ "lint [-q|--quiet] [--summary] RUNBOOK...",
+	  "validate runbooks; errors as FILE:LINE:COL: message" },
+	{ NULL, NULL },
+};
+
+const struct cli_cmd cmd_lint_entry = {
+	"lint", lint_usage,
+	"Validates each runbook; problems are printed as FILE:LINE:COL: error: "
+	"MESSAGE.",
+	lint_opts, cmd_lint,
+};

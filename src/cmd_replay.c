@@ -4,7 +4,6 @@
  * reading only; it connects nowhere and runs nothing. */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,28 +13,9 @@
 #include "audit.h"
 #include "audit_chain.h"
 #include "cli.h"
+#include "frontend.h"
 #include "replay.h"
 #include "xmalloc.h"
-
-static int
-usage_help(void)
-{
-	printf("usage: rehearse replay [--follow] [--key FILE] [--speed X] "
-	    "[--max-wait S] [LOG]\n\n"
-	    "Browses an audit log read-only: the steps with their final "
-	    "states, every\nrecord, filters, search, playback.  Without LOG, "
-	    "picks from the logs in\n$XDG_STATE_HOME/rehearse "
-	    "(~/.local/state/rehearse).\n"
-	    "  -f, --follow      watch a rehearsal in progress as records are "
-	    "appended\n"
-	    "                    (without LOG: the newest log)\n"
-	    "  --key FILE        the key a sealed log was written with\n"
-	    "  --speed X         playback speed, 1 = as recorded (default 1)\n"
-	    "  --max-wait S      longest pause between records when playing "
-	    "(default 2)\n"
-	    "Keys: ? in the browser.  See rehearse(1).\n");
-	return EXIT_OK;
-}
 
 static bool
 number(const char *s, double lo, double hi, double *out)
@@ -66,60 +46,29 @@ newest(const char *dir, const struct audit_key *key)
 	return path;
 }
 
-int
-cmd_replay(int argc, char **argv)
+static int
+cmd_replay(const struct cli_args *a)
 {
-	static const struct option opts[] = {
-		{ "follow", no_argument, NULL, 'f' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "audit-key", required_argument, NULL, 'k' },
-		{ "speed", required_argument, NULL, 's' },
-		{ "max-wait", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct replay_env env;
 	struct audit_key key;
 	struct replay *r;
 	struct stat st;
-	const char *keyfile = NULL;
+	const char *keyfile = cli_get(a, 'k'), *v;
 	char *cause = NULL, *dir = NULL, *log = NULL;
-	replay_fn fn = cli_replay();
-	int ch, status;
+	int (*fn)(struct replay_env *) = a->fe != NULL ? a->fe->replay : NULL;
+	int status;
 
 	memset(&env, 0, sizeof env);
 	env.speed = 1;
 	env.max_wait = 2;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":fh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'f':
-			env.follow = true;
-			break;
-		case 'k':
-			keyfile = optarg;
-			break;
-		case 's':
-			if (!number(optarg, 0.01, 10000, &env.speed))
-				return cli_usage_error("replay", "--speed: '%s' "
-				    "is not a number from 0.01 to 10000",
-				    optarg);
-			break;
-		case 'w':
-			if (!number(optarg, 0, 3600, &env.max_wait))
-				return cli_usage_error("replay", "--max-wait: "
-				    "'%s' is not a number of seconds from 0 to "
-				    "3600", optarg);
-			break;
-		case 'h':
-			return usage_help();
-		default:
-			return cli_usage_error("replay", "%s '%s'", ch == ':' ?
-			    "missing argument for" : "unknown option",
-			    argv[optind - 1]);
-		}
-	}
-	if (argc - optind > 1)
+	env.follow = cli_has(a, 'f');
+	if ((v = cli_get(a, 's')) != NULL && !number(v, 0.01, 10000, &env.speed))
+		return cli_usage_error("replay", "--speed: '%s' is not a number "
+		    "from 0.01 to 10000", v);
+	if ((v = cli_get(a, 'w')) != NULL && !number(v, 0, 3600, &env.max_wait))
+		return cli_usage_error("replay", "--max-wait: '%s' is not a "
+		    "number of seconds from 0 to 3600", v);
+	if (a->argc > 1)
 		return cli_usage_error("replay", "one log at a time");
 	if (fn == NULL) {
 		fprintf(stderr, "rehearse: replay: this build has no screen\n");
@@ -137,8 +86,8 @@ cmd_replay(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	env.key = keyfile != NULL ? &key : NULL;
-	if (optind < argc)
-		log = xstrdup(argv[optind]);
+	if (a->argc == 1)
+		log = xstrdup(a->argv[0]);
 	else {
 		if ((dir = audit_default_dir(&cause)) == NULL) {
 			fprintf(stderr, "rehearse: replay: %s\n", cause);
@@ -178,3 +127,32 @@ cmd_replay(int argc, char **argv)
 	free(dir);
 	return status;
 }
+
+static const struct cli_opt replay_opts[] = {
+	{ 'f', true, "follow", NULL, NULL, "watch a rehearsal in progress as "
+	  "records are appended\n                         (without LOG: the "
+	  "newest log)" },
+	{ 'k', false, "key", "FILE", "",
+	  "the key a sealed log was written with" },
+	{ 'k', false, "audit-key", "FILE", "", "the same as --key" },
+	{ 's', false, "speed", "X", NULL,
+	  "playback speed, 1 = as recorded (default 1)" },
+	{ 'w', false, "max-wait", "S", NULL,
+	  "longest pause between records when playing (default 2)" },
+	{ 0, false, NULL, NULL, NULL, NULL },
+};
+
+static const struct cli_usage replay_usage[] = {
+	{ "replay [-f|--follow] [--key FILE] [--speed X] [--max-wait S] [LOG]",
+	  "browse a past rehearsal read-only (no LOG: pick one)" },
+	{ NULL, NULL },
+};
+
+const struct cli_cmd cmd_replay_entry = {
+	"replay", replay_usage,
+	"Browses an audit log read-only: the steps with their final states, "
+	"every\nrecord, filters, search, playback.  Without LOG, picks from the "
+	"logs in\n$XDG_STATE_HOME/rehearse (~/.local/state/rehearse).  Keys: ? "
+	"in the browser.",
+	replay_opts, cmd_replay,
+};

@@ -5,7 +5,6 @@
  * Markdown. */
 #include "config.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,40 +201,21 @@ row(const char *k, const char *v)
 	free(m);
 }
 
-int
-cmd_report(int argc, char **argv)
+static int
+cmd_report(const struct cli_args *a)
 {
-	static const struct option opts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct audit_key key;
 	struct audit_reader *rd;
 	struct audit_line l;
 	struct verify v;
 	struct report r;
-	const char *keyfile = NULL;
+	const char *keyfile = cli_get(a, 'k');
 	char *cause = NULL, *e, when[400];
 	json_t *o;
 	size_t i;
-	int ch, rc, status = EXIT_OK;
+	int rc, status = EXIT_OK;
 
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'k':
-			keyfile = optarg;
-			break;
-		case 'h':
-			printf("usage: rehearse report [--key FILE] LOG\n");
-			return EXIT_OK;
-		default:
-			return cli_usage_error("report", "bad option '%s'",
-			    argv[optind - 1]);
-		}
-	}
-	if (optind + 1 != argc)
+	if (a->argc != 1)
 		return cli_usage_error("report", "give one audit log");
 	memset(&key, 0, sizeof key);
 	if (keyfile != NULL && audit_key_load(&key, keyfile, &cause) != 0) {
@@ -243,7 +223,7 @@ cmd_report(int argc, char **argv)
 		free(cause);
 		return EXIT_USAGE;
 	}
-	if ((rd = audit_reader_open(argv[optind], &cause)) == NULL) {
+	if ((rd = audit_reader_open(a->argv[0], &cause)) == NULL) {
 		e = esc_str(cause, 0);
 		fprintf(stderr, "rehearse: %s\n", e);
 		free(e);
@@ -367,3 +347,21 @@ cmd_report(int argc, char **argv)
 	explicit_bzero(&key, sizeof key);
 	return status;
 }
+
+static const struct cli_opt report_opts[] = {
+	{ 'k', false, "key", "FILE", "",
+	  "the key a sealed log was written with" },
+	{ 0, false, NULL, NULL, NULL, NULL },
+};
+
+static const struct cli_usage report_usage[] = {
+	{ "report [--key FILE] LOG", "print a Markdown summary of a rehearsal" },
+	{ NULL, NULL },
+};
+
+const struct cli_cmd cmd_report_entry = {
+	"report", report_usage,
+	"Prints a Markdown summary of the rehearsal in LOG, with the log's "
+	"verification.",
+	report_opts, cmd_report,
+};

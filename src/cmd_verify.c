@@ -1,7 +1,6 @@
 /* cmd_verify.c: `rehearse verify [--key FILE] [-q] LOG...`. */
 #include "config.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -88,47 +87,16 @@ verify_one(const char *path, const struct audit_key *key, bool quiet)
 	return status;
 }
 
-int
-cmd_verify(int argc, char **argv)
+static int
+cmd_verify(const struct cli_args *a)
 {
-	static const struct option opts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "audit-key", required_argument, NULL, 'k' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct audit_key key;
-	const char *keyfile = NULL;
+	const char *keyfile = cli_get(a, 'k');
 	char *cause = NULL;
-	bool quiet = false;
-	int ch, i, rc, status = EXIT_OK;
+	bool quiet = cli_has(a, 'q');
+	int i, rc, status = EXIT_OK;
 
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'k':
-			keyfile = optarg;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			printf("usage: rehearse verify [--key FILE] [-q] LOG...\n\n"
-			    "Checks the hash chain of each audit log.  Exit 0 "
-			    "when every log is intact,\n1 when one is not (the "
-			    "first bad record is named), 2 when one cannot\nbe "
-			    "read or needs a key.\n"
-			    "  --key FILE   the key a sealed log was written with\n"
-			    "  -q, --quiet  print nothing for intact logs\n");
-			return EXIT_OK;
-		default:
-			return cli_usage_error("verify", "%s '%s'", ch == ':' ?
-			    "missing argument for" : "unknown option",
-			    argv[optind - 1]);
-		}
-	}
-	if (optind >= argc)
+	if (a->argc == 0)
 		return cli_usage_error("verify", "no audit log given");
 	memset(&key, 0, sizeof key);
 	if (keyfile != NULL && audit_key_load(&key, keyfile, &cause) != 0) {
@@ -136,11 +104,33 @@ cmd_verify(int argc, char **argv)
 		free(cause);
 		return EXIT_USAGE;
 	}
-	for (i = optind; i < argc; i++) {
-		rc = verify_one(argv[i], &key, quiet);
+	for (i = 0; i < a->argc; i++) {
+		rc = verify_one(a->argv[i], &key, quiet);
 		if (rc > status)
 			status = rc;
 	}
 	explicit_bzero(&key, sizeof key);
 	return status;
 }
+
+static const struct cli_opt verify_opts[] = {
+	{ 'k', false, "key", "FILE", "",
+	  "the key a sealed log was written with" },
+	{ 'k', false, "audit-key", "FILE", "", "the same as --key" },
+	{ 'q', true, "quiet", NULL, NULL, "print nothing for intact logs" },
+	{ 0, false, NULL, NULL, NULL, NULL },
+};
+
+static const struct cli_usage verify_usage[] = {
+	{ "verify [--key FILE] [-q|--quiet] LOG...",
+	  "check the hash chain of audit logs" },
+	{ NULL, NULL },
+};
+
+const struct cli_cmd cmd_verify_entry = {
+	"verify", verify_usage,
+	"Checks the hash chain of each audit log.  Exit 0 when every log is "
+	"intact,\n1 when one is not (the first bad record is named), 2 when "
+	"one cannot\nbe read or needs a key.",
+	verify_opts, cmd_verify,
+};

@@ -42,7 +42,7 @@ struct dash;
 typedef void (*dash_fn)(struct dash *, const char *input);
 
 struct dash {
-	struct dash_env	*env;
+	struct rehearsal *env;
 	const struct runbook *rb;
 	struct session	*session;
 	struct readouts	*ro;
@@ -1063,11 +1063,22 @@ changed_cb(void *arg)
 	((struct dash *)arg)->dirty = true;
 }
 
+static bool
+quitting(void *arg)
+{
+	return ((struct dash *)arg)->quit;
+}
+
+static bool
+settled(void *arg)
+{
+	return !session_busy(arg);
+}
+
 int
-dashboard_main(struct dash_env *env)
+dashboard_main(struct rehearsal *env)
 {
 	struct session_hooks hooks = { on_changed, on_output, previewed, NULL };
-	struct session_opts so = { env->read_only, false };
 	struct dash d;
 	bool utf8 = glyphs_locale_utf8();
 	int status = EXIT_OK;
@@ -1080,16 +1091,10 @@ dashboard_main(struct dash_env *env)
 	d.purge_step = RB_NONE;
 	buf_init(&d.input);
 	hooks.arg = &d;
-	d.session = session_new(env->loop, env->rb, env->audit, env->redis,
-	    env->http, &so, &hooks);
-	if (env->redis != NULL) {
-		d.ro = readouts_new(env->loop, env->redis, env->rb, changed_cb,
-		    &d);
-		readouts_start(d.ro);
-	}
-	d.mon = monitor_new(env->loop, env->http, env->rb, 2.0, changed_cb,
-	    &d);
-	monitor_start(d.mon);
+	rehearsal_listen(env, &hooks, changed_cb);
+	d.session = env->session;
+	d.ro = env->readouts;
+	d.mon = env->monitor;
 
 	active = &d;
 	ui_start();
@@ -1103,21 +1108,15 @@ dashboard_main(struct dash_env *env)
 	d.tick = timer_new(env->loop, on_tick, &d);
 	draw(&d);
 	timer_arm(d.tick, 0.25);
-	while (!d.quit)
-		event_base_loop(loop_base(env->loop), EVLOOP_ONCE);
+	loop_run_until(env->loop, quitting, &d, LOOP_FOREVER);
 	/* Let a cancelled command report its end before the log closes. */
-	for (i = 0; i < 40 && session_busy(d.session); i++)
-		event_base_loop(loop_base(env->loop), EVLOOP_ONCE | EVLOOP_NONBLOCK),
-		    usleep(50000);
+	loop_run_until(env->loop, settled, d.session, 2.0);
 	ui_stop();
 	for (i = 0; i < d.rb->nsteps; i++)
 		if (session_step(d.session, i)->state == STEP_FAILED)
 			status = EXIT_FAILED;
 	event_free(d.stdin_ev);
 	timer_free(d.tick);
-	monitor_free(d.mon);
-	session_free(d.session);
-	readouts_free(d.ro);
 	confirm_clear(&d);
 	for (i = 0; i < d.nout; i++)
 		free(d.out[i]);

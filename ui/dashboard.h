@@ -4,9 +4,10 @@
 #ifndef REHEARSE_DASHBOARD_H
 #define REHEARSE_DASHBOARD_H
 
-#include "cli.h"
+#include "frontend.h"
+#include "rehearsal.h"
 
 /* Runs the dashboard until the operator quits; returns the exit status. */
-int	 dashboard_main(struct dash_env *);
+int	 dashboard_main(struct rehearsal *);
 
 #endif

@@ -1146,6 +1146,12 @@ on_quit(int sig, void *arg)
 	((struct rui *)arg)->quit = true;
 }
 
+static bool
+quitting(void *arg)
+{
+	return ((struct rui *)arg)->quit;
+}
+
 int
 replay_main(struct replay_env *env)
 {
@@ -1158,11 +1164,7 @@ replay_main(struct replay_env *env)
 	u.g = glyphs_get(glyphs_locale_utf8());
 	buf_init(&u.detail);
 	buf_init(&u.input);
-	if ((u.loop = loop_new()) == NULL) {
-		fprintf(stderr, "rehearse: replay: cannot start the event "
-		    "loop\n");
-		return EXIT_USAGE;
-	}
+	u.loop = loop_new();
 	u.index_timer = timer_new(u.loop, on_index, &u);
 	u.play_timer = timer_new(u.loop, on_play, &u);
 	u.pick_timer = timer_new(u.loop, on_pick, &u);
@@ -1195,8 +1197,7 @@ replay_main(struct replay_env *env)
 	loop_signal(u.loop, SIGINT, on_quit, &u);
 	draw(&u);
 	timer_arm(u.tick, 0.5);
-	while (!u.quit)
-		event_base_loop(loop_base(u.loop), EVLOOP_ONCE);
+	loop_run_until(u.loop, quitting, &u, LOOP_FOREVER);
 	ui_stop();
 out:
 	if (u.stdin_ev != NULL)

@@ -5,7 +5,7 @@
 #ifndef REHEARSE_REPLAY_UI_H
 #define REHEARSE_REPLAY_UI_H
 
-#include "cli.h"
+#include "frontend.h"
 
 /* Runs the browser until the person quits; returns the exit status. */
 int	 replay_main(struct replay_env *);
