@@ -72,6 +72,15 @@ cli_cause(const char *cause)
 	free(e);
 }
 
+int
+cli_failed(char *cause, int status)
+{
+	if (cause != NULL)
+		cli_cause(cause);
+	free(cause);
+	return status;
+}
+
 /* Help ------------------------------------------------------------------ */
 
 static void
@@ -162,6 +171,16 @@ complete_args(FILE *f, const char *cmd, const struct cli_opt *opts)
 	}
 }
 
+/* The names of the commands, sep between them. */
+static void
+complete_names(FILE *f, const char *sep)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "%s%s", i > 0 ? sep : "", cli_table[i]->name);
+}
+
 static void
 complete_bash(FILE *f)
 {
@@ -171,15 +190,14 @@ complete_bash(FILE *f)
 	    "`rehearse --completion bash`\n"
 	    "# from its command table (src/cli.c).\n"
 	    "_rehearse()\n{\n"
-	    "\tlocal cur prev cmd opts\n"
+	    "\tlocal cur prev cmd opts words=\n"
 	    "\tcur=${COMP_WORDS[COMP_CWORD]}\n"
 	    "\tprev=${COMP_WORDS[COMP_CWORD-1]}\n"
 	    "\tCOMPREPLY=()\n"
 	    "\tcmd=\n"
 	    "\tif [ \"$COMP_CWORD\" -gt 1 ]; then\n"
 	    "\t\tcase ${COMP_WORDS[1]} in\n\t\t");
-	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "%s%s", i > 0 ? "|" : "", cli_table[i]->name);
+	complete_names(f, "|");
 	fprintf(f, ") cmd=${COMP_WORDS[1]} ;;\n"
 	    "\t\t*) cmd=run ;;\t# rehearse [OPTIONS] RUNBOOK: run\n"
 	    "\t\tesac\n\tfi\n"
@@ -187,18 +205,12 @@ complete_bash(FILE *f)
 	complete_args(f, "*", global_opts);
 	for (i = 0; i < NCOMMANDS; i++)
 		complete_args(f, cli_table[i]->name, cli_table[i]->opts);
-	fprintf(f, "\tesac\n\tcase $cmd in\n\t\"\")\n\t\topts=\"-h --help");
+	fprintf(f, "\tesac\n\tcase $cmd in\n\t\"\") words=\"");
+	complete_names(f, " ");
+	fprintf(f, "\"\n\t\topts=\"-h --help");
 	complete_words(f, global_opts);
 	complete_words(f, cmd_run_entry.opts);
-	fprintf(f, "\"\n"
-	    "\t\tif [[ $cur == -* ]]; then\n"
-	    "\t\t\tCOMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
-	    "\t\telse\n"
-	    "\t\t\tCOMPREPLY=($(compgen -W \"");
-	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "%s%s", i > 0 ? " " : "", cli_table[i]->name);
-	fprintf(f, "\" -- \"$cur\") $(compgen -f -- \"$cur\"))\n"
-	    "\t\tfi\n\t\treturn ;;\n");
+	fprintf(f, "\" ;;\n");
 	for (i = 0; i < NCOMMANDS; i++) {
 		fprintf(f, "\t%s) opts=\"-h --help", cli_table[i]->name);
 		complete_words(f, cli_table[i]->opts);
@@ -208,7 +220,8 @@ complete_bash(FILE *f)
 	    "\tif [[ $cur == -* ]]; then\n"
 	    "\t\tCOMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
 	    "\telse\n"
-	    "\t\tCOMPREPLY=($(compgen -f -- \"$cur\"))\n"
+	    "\t\tCOMPREPLY=($(compgen -W \"$words\" -- \"$cur\") "
+	    "$(compgen -f -- \"$cur\"))\n"
 	    "\tfi\n"
 	    "}\n"
 	    "complete -o filenames -F _rehearse rehearse\n");

@@ -61,6 +61,8 @@ int		 cli_usage_error(const char *cmd, const char *fmt, ...)
 		     __attribute__((format(printf, 2, 3)));
 /* Prints "rehearse: CAUSE" on stderr, escaped. */
 void		 cli_cause(const char *cause);
+/* Says cause (when not NULL), frees it and returns status. */
+int		 cli_failed(char *cause, int status);
 
 /* The entries, one file each. */
 extern const struct cli_cmd cmd_run_entry;

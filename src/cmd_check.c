@@ -327,12 +327,8 @@ cmd_check(const struct cli_args *a)
 	/* Signals as in a batch run; `check | head -1`: still its verdict. */
 	ro.parts = REHEARSAL_HTTP | REHEARSAL_REDIS | REHEARSAL_SETTLE |
 	    REHEARSAL_SESSION | REHEARSAL_SIGNALS;
-	if ((rh = rehearsal_open(&ro, &cause)) == NULL) {
-		if (cause != NULL)
-			cli_cause(cause);
-		free(cause);
-		return EXIT_USAGE;
-	}
+	if ((rh = rehearsal_open(&ro, &cause)) == NULL)
+		return cli_failed(cause, EXIT_USAGE);
 	o.rb = rh->rb;
 	o.em->begin(&o);
 	/* Redis first: its readouts, or why there are none. */

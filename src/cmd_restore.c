@@ -149,11 +149,8 @@ cmd_restore(const struct cli_args *a)
 	o.loaded = verify_backup;
 	o.arg = &st;
 	if ((rh = rehearsal_open(&o, &cause)) == NULL) {
-		if (cause != NULL)
-			cli_cause(cause);
-		free(cause);
 		backup_reader_free(st.br);
-		return st.status;
+		return cli_failed(cause, st.status);
 	}
 	return rehearsal_close(rh, restore(rh, &st, cli_has(a, 'r')));
 }

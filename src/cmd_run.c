@@ -244,12 +244,8 @@ run_dashboard(const struct cli_args *a, struct rehearsal_opts *o)
 	o->mode = POLICY_DASHBOARD;
 	o->parts = REHEARSAL_HTTP | REHEARSAL_REDIS | REHEARSAL_SESSION |
 	    REHEARSAL_LIVE;
-	if ((rh = rehearsal_open(o, &cause)) == NULL) {
-		if (cause != NULL)
-			cli_cause(cause);
-		free(cause);
-		return EXIT_USAGE;
-	}
+	if ((rh = rehearsal_open(o, &cause)) == NULL)
+		return cli_failed(cause, EXIT_USAGE);
 	return rehearsal_close(rh, a->fe->dashboard(rh));
 }
 
@@ -290,12 +286,8 @@ cmd_run(const struct cli_args *a)
 	    REHEARSAL_SESSION | REHEARSAL_SIGNALS;
 	o.loaded = resolve_from;
 	o.arg = &c;
-	if ((c.rh = rehearsal_open(&o, &cause)) == NULL) {
-		if (cause != NULL)
-			cli_cause(cause);
-		free(cause);
-		return EXIT_USAGE;
-	}
+	if ((c.rh = rehearsal_open(&o, &cause)) == NULL)
+		return cli_failed(cause, EXIT_USAGE);
 	return rehearsal_close(c.rh, run_batch(&c));
 }
 
