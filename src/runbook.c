@@ -78,28 +78,6 @@ load_rollback(struct rb_loader *L, const struct ynode *n, size_t idx)
 
 /* Steps --------------------------------------------------------------- */
 
-static const char *const kind_names[STEP_NKINDS] = {
-	[STEP_HTTP] = "http",
-	[STEP_MEASURE] = "measure",
-	[STEP_WAIT] = "wait",
-	[STEP_PURGE] = "purge",
-	[STEP_RUN] = "run",
-	[STEP_ROLLBACK_CHECK] = "rollback_check",
-	[STEP_MANUAL] = "manual",
-};
-
-const char *
-step_kind_name(enum step_kind k)
-{
-	return (unsigned)k < STEP_NKINDS ? kind_names[k] : "?";
-}
-
-bool
-step_is_destructive(const struct rb_step *s)
-{
-	return s->kind == STEP_PURGE || s->kind == STEP_RUN;
-}
-
 /* A NULL-terminated list of the names for "did you mean"; caller frees. */
 static const char **
 name_list(struct rb_loader *L, enum rbl_ref which)
@@ -156,143 +134,6 @@ rbl_resolve(struct rb_loader *L, const struct ynode *n, const char *field,
 	return idx;
 }
 
-/* route (+ profile, expect) of an http, measure or wait step. */
-static void
-load_probe_target(struct rb_loader *L, struct rb_step *s, const struct ynode *n,
-    const char *field)
-{
-	const struct ynode *r = n->type == YN_MAP ? ymap_get(n, "route") : n;
-	const struct ynode *p, *e;
-	char sub[64];
-
-	s->profile = RB_NONE;
-	snprintf(sub, sizeof sub, "%s.route", field);
-	if (r == NULL) {
-		rbl_err(L, n, "%s is missing", rbl_at(L, sub));
-		return;
-	}
-	s->route = rbl_resolve(L, r, n->type == YN_MAP ? sub : field, RBL_ROUTE);
-	if (s->route != RB_NONE && L->rb->routes[s->route].path == NULL &&
-	    L->rb->routes[s->route].url == NULL)
-		rbl_err(L, r, "%s: route '%s' has no path or url to request",
-		    rbl_at(L, field), L->rb->routes[s->route].name);
-	if (n->type != YN_MAP)
-		return;
-	if ((p = ymap_get(n, "profile")) != NULL &&
-	    !(p->type == YN_SCALAR && strcmp(p->str, "anonymous") == 0)) {
-		snprintf(sub, sizeof sub, "%s.profile", field);
-		s->profile = rbl_resolve(L, p, sub, RBL_PROFILE);
-	}
-	if ((e = ymap_get(n, "expect")) != NULL) {
-		snprintf(sub, sizeof sub, "%s.expect", field);
-		s->expect = rbl_load_expect(L, e, sub);
-	}
-}
-
-static void
-load_step_kind(struct rb_loader *L, struct rb_step *s, const struct ynode *n,
-    size_t idx)
-{
-	static const char *const http_keys[] = { "route", "profile", "expect",
-	    NULL };
-	static const char *const measure_keys[] = { "route", "profile",
-	    "samples", "concurrency", "compare", "expect", NULL };
-	static const char *const wait_keys[] = { "route", "profile", "expect",
-	    "every_s", "timeout_s", NULL };
-	static const char *const purge_keys[] = { "route", "backup", NULL };
-	static const char *const run_keys[] = { "command", "shell",
-	    "timeout_s", "pass_env", "keep_background", NULL };
-	const struct ynode *c;
-	struct rb_route *r;
-	bool shell;
-
-	switch (s->kind) {
-	case STEP_HTTP:
-		if (n->type == YN_MAP)
-			rbl_check_keys(L, n, "http", http_keys);
-		load_probe_target(L, s, n, "http");
-		break;
-	case STEP_MEASURE:
-		s->samples = 20;
-		s->concurrency = 1;
-		s->compare = RB_NONE;
-		if (n->type == YN_MAP) {
-			rbl_check_keys(L, n, "measure", measure_keys);
-			rbl_field_long(L, n, "samples", 1, 10000, 20, &s->samples);
-			rbl_field_long(L, n, "concurrency", 1, 32, 1,
-			    &s->concurrency);
-			if (s->concurrency > s->samples)
-				rbl_err(L, ymap_get(n, "concurrency"), "%s: is more "
-				    "than samples (%ld)", rbl_at(L, "concurrency"),
-				    s->samples);
-			L->compare[idx] = ymap_get(n, "compare");
-		}
-		load_probe_target(L, s, n, "measure");
-		break;
-	case STEP_WAIT:
-		if (!rbl_want_map(L, n, "wait"))
-			break;
-		rbl_check_keys(L, n, "wait", wait_keys);
-		load_probe_target(L, s, n, "wait");
-		if (s->expect == NULL && ymap_get(n, "expect") == NULL)
-			rbl_err(L, n, "%s is missing: a wait polls until an "
-			    "expectation holds", rbl_at(L, "wait.expect"));
-		rbl_field_double(L, n, "every_s", 0.1, 3600, 1, &s->every_s);
-		rbl_field_double(L, n, "timeout_s", 1, 86400, 60,
-		    &s->timeout_wait_s);
-		if (s->every_s > s->timeout_wait_s)
-			rbl_err(L, ymap_get(n, "every_s"), "%s: is longer than "
-			    "timeout_s", rbl_at(L, "wait.every_s"));
-		break;
-	case STEP_PURGE:
-		if (n->type == YN_MAP) {
-			rbl_check_keys(L, n, "purge", purge_keys);
-			rbl_field_bool(L, n, "backup", false, &s->backup);
-			if ((c = ymap_get(n, "route")) == NULL) {
-				rbl_err(L, n, "%s is missing", rbl_at(L, "purge.route"));
-				break;
-			}
-			s->route = rbl_resolve(L, c, "purge.route", RBL_ROUTE);
-		} else {
-			c = n;
-			s->route = rbl_resolve(L, n, "purge", RBL_ROUTE);
-		}
-		if (s->route == RB_NONE)
-			break;
-		r = &L->rb->routes[s->route];
-		if (r->nkeys == 0)
-			rbl_err(L, c, "%s: route '%s' has no keys to purge",
-			    rbl_at(L, "purge"), r->name);
-		break;
-	case STEP_RUN:
-		s->timeout_s = 300;
-		if (n->type != YN_MAP) {
-			rbl_load_cmd(L, n, "run", false, &s->cmd);
-			break;
-		}
-		rbl_check_keys(L, n, "run", run_keys);
-		rbl_field_bool(L, n, "shell", false, &shell);
-		rbl_field_long(L, n, "timeout_s", 1, 86400, 300, &s->timeout_s);
-		if ((c = ymap_get(n, "command")) == NULL)
-			rbl_err(L, n, "%s is missing", rbl_at(L, "run.command"));
-		else
-			rbl_load_cmd(L, c, "run.command", shell, &s->cmd);
-		rbl_load_cmd_opts(L, n, &s->cmd);
-		break;
-	case STEP_ROLLBACK_CHECK:
-		s->rollback = rbl_resolve(L, n, "rollback_check", RBL_ROLLBACK);
-		if (s->rollback != RB_NONE &&
-		    !L->rb->rollbacks[s->rollback].has_check)
-			rbl_err(L, n, "%s: rollback '%s' has no check command",
-			    rbl_at(L, "rollback_check"),
-			    L->rb->rollbacks[s->rollback].name);
-		break;
-	case STEP_MANUAL:
-		s->instruction = rbl_text(L, n, "manual");
-		break;
-	}
-}
-
 static bool
 step_id_ok(const char *id)
 {
@@ -307,13 +148,15 @@ step_id_ok(const char *id)
 static void
 load_step(struct rb_loader *L, const struct ynode *n, size_t idx)
 {
-	static const char *const keys[] = { "id", "title", "why", "expect",
-	    "owner_note", "confirm", "http", "measure", "wait", "purge", "run",
-	    "rollback_check", "manual", NULL };
+	static const char *const common[] = { "id", "title", "why", "expect",
+	    "owner_note", "confirm" };
+	const char *keys[sizeof common / sizeof common[0] + STEP_NKINDS + 1];
+	const struct step_kind *kind;
 	struct rb_step *s = &L->rb->steps[idx];
 	const struct ynode *kn = NULL, *v;
-	size_t k, nkinds = 0, j;
-	bool confirm;
+	size_t k, nkinds = 0, j, nc = sizeof common / sizeof common[0];
+	bool confirm, always;
+	struct buf names;
 
 	s->line = n->line;
 	s->col = n->col;
@@ -340,33 +183,48 @@ load_step(struct rb_loader *L, const struct ynode *n, size_t idx)
 			    idx + 1, s->id);
 		}
 	}
+	/* The keys of a step: the common ones and one per kind. */
+	memcpy(keys, common, sizeof common);
+	for (k = 0; k < STEP_NKINDS; k++)
+		keys[nc + k] = step_kinds[k]->name;
+	keys[nc + STEP_NKINDS] = NULL;
 	rbl_check_keys(L, n, "", keys);
 	s->title = rbl_field_text(L, n, "title", true);
 	s->why = rbl_field_text(L, n, "why", false);
 	s->expect_text = rbl_field_text(L, n, "expect", false);
 	s->owner_note = rbl_field_text(L, n, "owner_note", false);
 	for (k = 0; k < STEP_NKINDS; k++) {
-		if ((v = ymap_get(n, kind_names[k])) == NULL)
+		if ((v = ymap_get(n, step_kinds[k]->name)) == NULL)
 			continue;
 		if (nkinds++ == 0) {
-			s->kind = (enum step_kind)k;
+			s->kind = (enum step_kind_id)k;
 			kn = v;
 		} else
 			rbl_err(L, v, "%s: has both '%s' and '%s'; a step does "
 			    "exactly one thing", rbl_at(L, ""),
-			    kind_names[s->kind], kind_names[k]);
+			    step_kind_name(s->kind), step_kinds[k]->name);
 	}
 	if (nkinds == 0) {
-		rbl_err(L, n, "%s: says nothing to do: give exactly one of http, "
-		    "measure, wait, purge, run, rollback_check, manual",
-		    rbl_at(L, ""));
+		buf_init(&names);
+		for (k = 0; k < STEP_NKINDS; k++)
+			buf_addf(&names, "%s%s", k == 0 ? "" : ", ",
+			    step_kinds[k]->name);
+		buf_add(&names, "", 1);
+		rbl_err(L, n, "%s: says nothing to do: give exactly one of %s",
+		    rbl_at(L, ""), names.data);
+		buf_free(&names);
 		return;
 	}
-	load_step_kind(L, s, kn, idx);
-	rbl_field_bool(L, n, "confirm", step_is_destructive(s), &confirm);
-	if (!confirm && step_is_destructive(s)) {
-		rbl_err(L, ymap_get(n, "confirm"), "%s: %s steps always ask for "
-		    "confirmation", rbl_at(L, "confirm"), kind_names[s->kind]);
+	kind = step_kinds[s->kind];
+	if (kind->keys != NULL && kn->type == YN_MAP)
+		rbl_check_keys(L, kn, kind->name, kind->keys);
+	kind->load(L, s, kn, idx);
+	/* What always changes the world always asks first. */
+	always = kind->acts && !kind->check_safe;
+	rbl_field_bool(L, n, "confirm", always, &confirm);
+	if (!confirm && always) {
+		rbl_err(L, ymap_get(n, "confirm"), "%s: %s steps always ask "
+		    "for confirmation", rbl_at(L, "confirm"), kind->name);
 		confirm = true;
 	}
 	s->confirm = confirm;
@@ -399,10 +257,10 @@ resolve_compares(struct rb_loader *L)
 		} else if (t >= i)
 			rbl_err(L, n, "%s: step '%s' does not come before this one",
 			    rbl_at(L, "measure.compare"), id);
-		else if (rb->steps[t].kind != STEP_MEASURE)
+		else if (!step_kind_of(&rb->steps[t])->measures)
 			rbl_err(L, n, "%s: step '%s' is not a measure step (it is "
 			    "%s)", rbl_at(L, "measure.compare"), id,
-			    kind_names[rb->steps[t].kind]);
+			    step_kind_name(rb->steps[t].kind));
 		else {
 			rb->steps[i].compare = t;
 			if (rb->steps[t].route != rb->steps[i].route)

@@ -187,17 +187,17 @@ END_TEST
 /* The decision reads the kind's properties, not a list of kinds. */
 START_TEST(kind_properties)
 {
-	enum step_kind k;
+	enum step_kind_id k;
 
 	for (k = 0; k < STEP_NKINDS; k++)
-		ck_assert_ptr_nonnull(policy_kind(k));
-	ck_assert(policy_kind(STEP_PURGE)->acts);
-	ck_assert(policy_kind(STEP_RUN)->acts);
-	ck_assert(policy_kind(STEP_ROLLBACK_CHECK)->acts);
-	ck_assert(policy_kind(STEP_ROLLBACK_CHECK)->check_safe);
-	ck_assert(!policy_kind(STEP_HTTP)->acts);
-	ck_assert(policy_kind(STEP_MANUAL)->person);
-	ck_assert(policy_kind(STEP_MEASURE)->measures);
+		ck_assert_ptr_nonnull(step_kind(k));
+	ck_assert(step_kind(STEP_PURGE)->acts);
+	ck_assert(step_kind(STEP_RUN)->acts);
+	ck_assert(step_kind(STEP_ROLLBACK_CHECK)->acts);
+	ck_assert(step_kind(STEP_ROLLBACK_CHECK)->check_safe);
+	ck_assert(!step_kind(STEP_HTTP)->acts);
+	ck_assert(step_kind(STEP_MANUAL)->person);
+	ck_assert(step_kind(STEP_MEASURE)->measures);
 	ck_assert_str_eq(policy_verdict_name(POLICY_ASK), "ask");
 }
 END_TEST
