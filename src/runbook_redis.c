@@ -141,7 +141,7 @@ rbl_load_redis(struct rb_loader *L, const struct ynode *n)
 		return;
 	L->rb->has_redis = true;
 	snprintf(L->ctx, sizeof L->ctx, "redis");
-	rbl_check_keys(L, n, "redis", keys);
+	rbl_check_keys(L, n, "", keys);	/* the context names redis */
 	if ((u = ymap_get(n, "url")) == NULL)
 		rbl_err(L, n, "%s is missing", rbl_at(L, "url"));
 	else
