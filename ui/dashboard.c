@@ -767,7 +767,7 @@ previewed(struct session *s, size_t i, const struct purge *p, void *arg)
 	    purge_no);
 	free(title);
 	free(count);
-	for (j = 0; purge_sample(p, j, &k, &len) && j < 6; j++) {
+	for (j = 0; purge_sample(p, j, &k, &len) && j < PURGE_SAMPLE; j++) {
 		e = esc_text(k, len, ESC_BACKSLASH);
 		body(d, e);
 		free(e);
