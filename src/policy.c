@@ -6,12 +6,6 @@
 
 #include "policy.h"
 
-bool
-policy_acts(const struct runbook *rb, size_t i)
-{
-	return step_acts(rb, i);
-}
-
 static struct policy_decision
 decided(enum policy_verdict v, enum policy_show show, const char *why)
 {
@@ -38,7 +32,7 @@ policy_decide(const struct runbook *rb, size_t i, enum policy_mode mode,
 {
 	const struct rb_step *st = &rb->steps[i];
 	const struct step_kind *k = step_kind_of(st);
-	bool acts = policy_acts(rb, i), ro = (flags & POLICY_READ_ONLY) != 0;
+	bool acts = step_acts(rb, i), ro = (flags & POLICY_READ_ONLY) != 0;
 	/* --yes confirms in a batch run only; check and --read-only take none. */
 	bool yes = (flags & POLICY_YES) != 0 && !ro && mode == POLICY_BATCH;
 

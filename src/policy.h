@@ -47,8 +47,6 @@ struct policy_decision {
 	const char	*why;	/* REFUSE, SKIP: the reason (static) */
 };
 
-/* Whether step i changes the world (an unsafe rollback check does). */
-bool		 policy_acts(const struct runbook *, size_t step);
 /* The decision for step i; flags are POLICY_YES | POLICY_READ_ONLY. */
 struct policy_decision policy_decide(const struct runbook *, size_t step,
 		     enum policy_mode, unsigned flags);

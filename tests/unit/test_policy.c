@@ -131,7 +131,7 @@ START_TEST(the_whole_matrix)
 	ck_assert_uint_eq(rb->nsteps, NROWS);
 	for (i = 0; i < NROWS; i++) {
 		ck_assert_str_eq(rb->steps[i].title, rows[i].title);
-		ck_assert_msg(policy_acts(rb, i) == rows[i].acts,
+		ck_assert_msg(step_acts(rb, i) == rows[i].acts,
 		    "%s: acts", rows[i].title);
 		p = rows[i].expect;
 		for (j = 0; j < NCOLS; j++) {
