@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "audit_chain.h"
-#include "purge.h"
 #include "session_step.h"
 #include "textesc.h"
 #include "xmalloc.h"
@@ -135,11 +134,8 @@ session_free(struct session *s)
 	if (s == NULL)
 		return;
 	for (i = 0; i < s->rb->nsteps; i++) {
-		http_cancel(s->live[i].probe);
-		sample_cancel(s->live[i].sampler);
-		purge_free(s->live[i].purge);
-		free(s->live[i].backup);
-		free(s->live[i].refused);
+		if (step_kind_of(&s->rb->steps[i])->release != NULL)
+			step_kind_of(&s->rb->steps[i])->release(s, i);
 		timer_free(s->live[i].poll);
 		free(s->live[i].last);
 		free(s->steps[i].observed);

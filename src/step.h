@@ -71,6 +71,8 @@ struct step_kind {
 	/* The operator confirms what it previewed; NULL when it does not
 	 * preview.  Returns 0, or -1 with *cause. */
 	int		(*confirm)(struct session *, size_t i, char **cause);
+	/* Frees what step i holds when the session ends; may be NULL. */
+	void		(*release)(struct session *, size_t i);
 };
 
 extern const struct step_kind step_http, step_measure, step_wait;

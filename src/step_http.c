@@ -426,6 +426,13 @@ wait_cancel(struct session *s, size_t i)
 	session_end(s, i, STEP_SKIPPED, "cancelled");
 }
 
+static void
+probe_release(struct session *s, size_t i)
+{
+	http_cancel(s->live[i].probe);
+	sample_cancel(s->live[i].sampler);
+}
+
 static const char *const http_keys[] = { "route", "profile", "expect", NULL };
 static const char *const measure_keys[] = { "route", "profile", "samples",
 	"concurrency", "compare", "expect", NULL };
@@ -440,6 +447,7 @@ const struct step_kind step_http = {
 	.describe = probe_describe,
 	.start = http_start_step,
 	.cancel = probe_cancel,
+	.release = probe_release,
 };
 
 const struct step_kind step_measure = {
@@ -451,6 +459,7 @@ const struct step_kind step_measure = {
 	.describe = measure_describe,
 	.start = measure_start_step,
 	.cancel = probe_cancel,
+	.release = probe_release,
 };
 
 const struct step_kind step_wait = {
@@ -461,4 +470,5 @@ const struct step_kind step_wait = {
 	.describe = wait_describe,
 	.start = wait_start_step,
 	.cancel = wait_cancel,
+	.release = probe_release,
 };

@@ -265,6 +265,14 @@ purge_confirm_step(struct session *s, size_t i, char **cause)
 }
 
 
+static void
+purge_release(struct session *s, size_t i)
+{
+	purge_free(s->live[i].purge);
+	free(s->live[i].backup);
+	free(s->live[i].refused);
+}
+
 static const char *const purge_keys[] = { "route", "backup", NULL };
 
 const struct step_kind step_purge = {
@@ -282,4 +290,5 @@ const struct step_kind step_purge = {
 	.start = purge_start_step,
 	.cancel = purge_cancel_step,
 	.confirm = purge_confirm_step,
+	.release = purge_release,
 };
