@@ -341,9 +341,8 @@ collect_secret_vars(struct rb_loader *L)
 		add_cmd_vars(rb, &rb->rollbacks[i].run);
 		add_cmd_vars(rb, &rb->rollbacks[i].check);
 	}
-	for (i = 0; i < rb->nsteps; i++)
-		if (rb->steps[i].kind == STEP_RUN)
-			add_cmd_vars(rb, &rb->steps[i].cmd);
+	for (i = 0; i < rb->nsteps; i++)	/* a step's own command, if any */
+		add_cmd_vars(rb, &rb->steps[i].cmd);
 	if (rb->secret_vars == NULL)
 		rb->secret_vars = xcalloc(1, sizeof *rb->secret_vars);
 	for (i = 0; i < L->npass_at; i++) {
