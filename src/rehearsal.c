@@ -17,6 +17,7 @@
 #include "redis.h"
 #include "rehearsal.h"
 #include "runbook.h"
+#include "step.h"
 #include "textesc.h"
 #include "xmalloc.h"
 
@@ -121,7 +122,7 @@ rehearsal_run_step(struct rehearsal *rh, size_t i)
 		rh->current = RB_NONE;
 		return;
 	}
-	if (rh->rb->steps[i].kind == STEP_MANUAL)
+	if (step_kind_of(&rh->rb->steps[i])->person)	/* --yes confirms */
 		session_manual(rh->session, i, true, "confirmed with --yes");
 	loop_run_until(rh->loop, step_settled, rh, LOOP_FOREVER);
 	rh->current = RB_NONE;
