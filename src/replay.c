@@ -114,9 +114,11 @@ replay_parse_ts(const char *s)
 /* One record ------------------------------------------------------------- */
 
 /* Fills rec from one line and its record o (parsed by the caller; NULL
- * when the line is not one). */
+ * when the line is not one).  The index pass needs neither the judgement
+ * (the digest makes it) nor the summary: without `shown` both are left
+ * out. */
 static void
-fill(const struct audit_line *l, json_t *o, struct rp_rec *rec)
+fill(const struct audit_line *l, json_t *o, struct rp_rec *rec, bool shown)
 {
 	struct buf b;
 	json_t *v;
@@ -160,6 +162,8 @@ fill(const struct audit_line *l, json_t *o, struct rp_rec *rec)
 		snprintf(rec->type, sizeof rec->type, "(no type)");
 	} else
 		ld_escape(rec->type, sizeof rec->type, v);
+	if (!shown)
+		return;
 	rec->flags |= record_judge(o);
 	buf_init(&b);
 	buf_add(&b, "", 0);
@@ -175,7 +179,7 @@ parse(const struct audit_line *l, struct rp_rec *rec)
 {
 	json_t *o = log_digest_parse(l);
 
-	fill(l, o, rec);
+	fill(l, o, rec, true);
 	return o;
 }
 
@@ -301,9 +305,10 @@ index_line(struct replay *r, const struct audit_line *l)
 	size_t i, line = r->lines + 1;
 
 	/* Parsed once, for the verifier, the digest and the index. */
-	o = parse(l, &rec);
+	o = log_digest_parse(l);
+	fill(l, o, &rec, false);
 	verify_record(&r->v, l, o);
-	log_digest_feed(&r->ld, line, o);
+	rec.flags |= log_digest_feed(&r->ld, line, o);
 	if ((line - 1) % r->k == 0) {
 		if (r->nblocks == MAX_BLOCKS) {
 			/* Full: merge neighbours, blocks twice as long. */
