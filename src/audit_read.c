@@ -14,6 +14,7 @@
 
 #include "audit_read.h"
 #include "fileio.h"
+#include "record.h"
 #include "textesc.h"
 #include "xmalloc.h"
 
@@ -248,14 +249,6 @@ intent_close(struct verify *v, uint64_t seq)
 	}
 }
 
-static bool
-ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-
-	return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
 /* The first record decides whether the log is sealed. */
 static bool
 check_first(struct verify *v, json_t *o, size_t line)
@@ -314,6 +307,7 @@ verify_record(struct verify *v, const struct audit_line *l, json_t *o)
 	char want[AUDIT_HEX];
 	size_t body;
 	uint64_t seq;
+	enum record_type rt;
 	bool ok = false;
 
 	if (v->status != VERIFY_INTACT)
@@ -355,13 +349,14 @@ verify_record(struct verify *v, const struct audit_line *l, json_t *o)
 		goto out;
 	}
 	seq = (uint64_t)json_integer_value(j);
+	rt = record_type_of(type);
 	if (strlen(session) >= sizeof v->session || strlen(ts) >= sizeof v->last_ts) {
 		bad(v, VERIFY_BAD, l->lineno, seq, "line %zu has an overlong "
 		    "session or ts: not a record of ours", l->lineno);
 		goto out;
 	}
 	if (v->records == 0) {
-		if (seq != 1 || strcmp(type, "session.start") != 0) {
+		if (seq != 1 || rt != REC_SESSION_START) {
 			bad(v, VERIFY_BAD, l->lineno, seq, "the log does not "
 			    "begin with session.start, seq 1 (record %" PRIu64
 			    ", %s, on line %zu): its beginning is missing",
@@ -413,7 +408,7 @@ verify_record(struct verify *v, const struct audit_line *l, json_t *o)
 	}
 	if (v->torn_line != 0) {
 		j = json_object_get(data, "torn_bytes");
-		if (strcmp(type, "session.resume") != 0 || !json_is_integer(j) ||
+		if (rt != REC_SESSION_RESUME || !json_is_integer(j) ||
 		    (size_t)json_integer_value(j) != v->torn_len) {
 			bad(v, VERIFY_BAD, v->torn_line, 0, "line %zu is not a "
 			    "record (edited or corrupted)", v->torn_line);
@@ -422,7 +417,7 @@ verify_record(struct verify *v, const struct audit_line *l, json_t *o)
 		v->recovered++;
 		v->torn_line = 0;
 	}
-	if (v->ended && strcmp(type, "session.resume") != 0) {
+	if (v->ended && rt != REC_SESSION_RESUME) {
 		bad(v, VERIFY_BAD, l->lineno, seq, "record %" PRIu64 " (line "
 		    "%zu) follows session.end: appended after the end", seq,
 		    l->lineno);
@@ -434,7 +429,7 @@ verify_record(struct verify *v, const struct audit_line *l, json_t *o)
 	}
 	/* Bookkeeping. */
 	v->ended = false;
-	if (strcmp(type, "session.end") == 0) {
+	if (rt == REC_SESSION_END) {
 		j = json_object_get(data, "records");
 		if (!json_is_integer(j) || (uint64_t)json_integer_value(j) != seq) {
 			bad(v, VERIFY_BAD, l->lineno, seq, "session.end on line "
@@ -445,11 +440,11 @@ verify_record(struct verify *v, const struct audit_line *l, json_t *o)
 			goto out;
 		}
 		v->ended = true;
-	} else if (strcmp(type, "session.resume") == 0)
+	} else if (rt == REC_SESSION_RESUME)
 		v->resumes++;
-	else if (ends_with(type, ".intent"))
+	else if (record_is_intent(type))
 		intent_open(v, seq, type);
-	else if (strcmp(type, "intent.unknown") == 0) {
+	else if (rt == REC_INTENT_UNKNOWN) {
 		v->unknown++;
 		if ((j = json_object_get(data, "intent")) != NULL &&
 		    json_is_integer(j))
