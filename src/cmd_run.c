@@ -1090,7 +1090,8 @@ cmd_restore(int argc, char **argv)
 		fprintf(stderr, "rehearse: Redis is %s\n", desc);
 		status = EXIT_FAILED;
 		backup_reader_free(br);
-	} else if ((intent = audit_intent(a, "restore.intent", 0, json_pack(
+	} else if ((intent = audit_intent(a, record_name(REC_RESTORE_INTENT), 0,
+	    json_pack(
 	    "{s:s, s:s, s:s, s:I, s:b, s:b, s:b}", "backup", abs,
 	    "backup_hash", chk.hash, "route", chk.route, "keys",
 	    (json_int_t)chk.keys, "ended", chk.ended, "replace", replace,
@@ -1101,7 +1102,8 @@ cmd_restore(int argc, char **argv)
 	} else {
 		purge_restore(r, br, replace, restored, &st);
 		wait_loop(l, restore_over, &st, 1e9);
-		audit_result(a, intent, "restore.done", 0, json_pack(
+		audit_result(a, intent, record_name(REC_RESTORE_DONE), 0,
+		    json_pack(
 		    "{s:I, s:I, s:I, s:I, s:s}", "restored",
 		    (json_int_t)st.rep.restored, "existed",
 		    (json_int_t)st.rep.existed, "expired",

@@ -14,6 +14,7 @@
 
 #include "audit_chain.h"
 #include "policy.h"
+#include "record.h"
 #include "runner.h"
 #include "session.h"
 #include "textesc.h"
@@ -144,7 +145,8 @@ end_step(struct session *s, size_t i, enum step_state st, const char *reason)
 	lv->poll = NULL;
 	free(lv->last);
 	lv->last = NULL;
-	record(s, "step.result", i, json_pack("{s:s, s:s, s:s, s:f}",
+	record(s, record_name(REC_STEP_RESULT), i,
+	    json_pack("{s:s, s:s, s:s, s:f}",
 	    "verdict", step_state_name(st),
 	    "observed", r->observed ? r->observed : "",
 	    "reason", r->reason ? r->reason : "", "ms", r->ms));
@@ -222,7 +224,7 @@ http_done(struct http_probe *p, const struct http_result *res, void *arg)
 		    res->total_ms, res->ttfb_ms);
 	else
 		set_observed(r, "%s", res->error);
-	record(s, "http.result", i, json_pack(
+	record(s, record_name(REC_HTTP_RESULT), i, json_pack(
 	    "{s:s, s:s, s:s, s:b, s:I, s:s, s:f, s:f, s:f, s:f, s:f, s:f, "
 	    "s:I, s:o, s:s}",
 	    "route", s->rb->routes[st->route].name,
@@ -328,7 +330,7 @@ measure_done(const struct sample_stats *stats, void *arg)
 				state = STEP_DEGRADED;
 		}
 	}
-	record(s, "measure.result", i, json_pack(
+	record(s, record_name(REC_MEASURE_RESULT), i, json_pack(
 	    "{s:s, s:s, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:I, s:I, "
 	    "s:o, s:o, s:s}",
 	    "route", s->rb->routes[st->route].name,
@@ -397,7 +399,8 @@ wait_done(struct http_probe *p, const struct http_result *res, void *arg)
 	if (loop_now() + st->every_s > lv->deadline) {
 		set_observed(r, "did not hold within %g s (%u probes; last: "
 		    "%s)", st->timeout_wait_s, r->polls, lv->last);
-		record(s, "wait.result", i, json_pack("{s:I, s:o}", "probes",
+		record(s, record_name(REC_WAIT_RESULT), i,
+		    json_pack("{s:I, s:o}", "probes",
 		    (json_int_t)r->polls, "checks", checks_json(&r->checks)));
 		char *why = first_miss(&r->checks);
 		end_step(s, i, STEP_FAILED, why ? why : "timed out");
@@ -468,7 +471,8 @@ purge_event(struct purge *p, void *arg)
 		for (j = 0; purge_sample(p, j, &k, &len); j++)
 			json_array_append_new(sample, audit_json_bytes(k, len));
 		set_observed(r, "%zu keys match", rep->previewed);
-		record(s, "purge.preview", i, json_pack("{s:s, s:o, s:I, s:I, "
+		record(s, record_name(REC_PURGE_PREVIEW), i,
+		    json_pack("{s:s, s:o, s:I, s:I, "
 		    "s:o}", "route", route->name, "patterns", patterns(route),
 		    "previewed", (json_int_t)rep->previewed, "max_keys",
 		    (json_int_t)route->max_keys, "sample", sample));
@@ -488,7 +492,8 @@ purge_event(struct purge *p, void *arg)
 			    "more than " : "", rep->previewed);
 		else
 			set_observed(r, "refused before counting");
-		record(s, "purge.preview", i, json_pack("{s:s, s:o, s:I, s:b, "
+		record(s, record_name(REC_PURGE_PREVIEW), i,
+		    json_pack("{s:s, s:o, s:I, s:b, "
 		    "s:b, s:s}", "route", route->name, "patterns",
 		    patterns(route), "previewed", (json_int_t)rep->previewed,
 		    "counted", rep->counted, "over_limit", rep->over_limit,
@@ -499,7 +504,8 @@ purge_event(struct purge *p, void *arg)
 	case PURGE_CANCELLED:
 	case PURGE_FAILED:
 		if (lv->intent != 0)
-			audit_result(s->audit, lv->intent, "purge.done",
+			audit_result(s->audit, lv->intent,
+			    record_name(REC_PURGE_DONE),
 			    (unsigned)i + 1, json_pack("{s:s, s:s, s:I, s:I, "
 			    "s:I, s:I, s:I, s:I, s:f, s:s, s:o, s:o}", "route",
 			    route->name,
@@ -659,8 +665,8 @@ command_done(const struct run_result *res, void *arg)
 	const struct rb_step *st = &s->rb->steps[i];
 	struct step_run *r = &s->steps[i];
 	bool ok = res->exit_code == 0 && !res->timed_out;
-	const char *type = st->kind == STEP_RUN ? "run.done" :
-	    "rollback_check.result";
+	const char *type = st->kind == STEP_RUN ? record_name(REC_RUN_DONE) :
+	    record_name(REC_ROLLBACK_CHECK_RESULT);
 	char *background, *output;
 	json_t *d;
 
@@ -741,7 +747,8 @@ command_start(struct session *s, size_t i, const struct rb_cmd *cmd,
 	if (lv->run == NULL) {
 		if (lv->intent != 0)
 			audit_result(s->audit, lv->intent, s->rb->steps[i].kind ==
-			    STEP_RUN ? "run.done" : "rollback_check.result",
+			    STEP_RUN ? record_name(REC_RUN_DONE) :
+			    record_name(REC_ROLLBACK_CHECK_RESULT),
 			    (unsigned)i + 1, json_pack("{s:s}", "error", cause));
 		end_step(s, i, STEP_FAILED, cause);
 		free(cause);
@@ -753,7 +760,8 @@ run_start_step(struct session *s, size_t i)
 {
 	const struct rb_step *st = &s->rb->steps[i];
 
-	command_start(s, i, &st->cmd, st->timeout_s, "run.intent");
+	command_start(s, i, &st->cmd, st->timeout_s,
+	    record_name(REC_RUN_INTENT));
 }
 
 static void
@@ -764,7 +772,7 @@ rollback_check_start_step(struct session *s, size_t i)
 	/* The check proves the rollback can run; one that is not marked
 	 * safe may change something: record it as an action. */
 	command_start(s, i, &rl->check, rl->timeout_s, rl->check_safe ? NULL :
-	    "rollback_check.intent");
+	    record_name(REC_ROLLBACK_CHECK_INTENT));
 }
 
 static void
@@ -919,7 +927,8 @@ session_start(struct session *s, size_t i, char **cause)
 	s->running++;
 	s->live[i].started = loop_now();
 	s->live[i].intent = 0;
-	record(s, "step.start", i, json_pack("{s:s, s:s}", "title", st->title,
+	record(s, record_name(REC_STEP_START), i,
+	    json_pack("{s:s, s:s}", "title", st->title,
 	    "kind", step_kind_name(st->kind)));
 	changed(s, i);
 	/* Structural, whatever the caller decided: a read-only session runs
@@ -952,7 +961,8 @@ session_confirm(struct session *s, size_t i, char **cause)
 		return -1;
 	}
 	rep = purge_report(lv->purge);
-	lv->intent = audit_intent(s->audit, "purge.intent", (unsigned)i + 1,
+	lv->intent = audit_intent(s->audit, record_name(REC_PURGE_INTENT),
+	    (unsigned)i + 1,
 	    json_pack("{s:s, s:o, s:I, s:o}", "route",
 	    s->rb->routes[st->route].name, "patterns",
 	    patterns(&s->rb->routes[st->route]), "previewed",
@@ -983,7 +993,8 @@ mark(struct session *s, size_t i, enum step_state st, const char *reason)
 	if (r->state != STEP_PENDING && r->state != STEP_RUNNING)
 		return;
 	if (r->state == STEP_PENDING)
-		record(s, "step.start", i, json_pack("{s:s, s:s}", "title",
+		record(s, record_name(REC_STEP_START), i,
+		    json_pack("{s:s, s:s}", "title",
 		    s->rb->steps[i].title, "kind",
 		    step_kind_name(s->rb->steps[i].kind)));
 	end_step(s, i, st, reason);
@@ -1006,7 +1017,8 @@ session_manual(struct session *s, size_t i, bool pass, const char *note)
 {
 	if (s->rb->steps[i].kind != STEP_MANUAL)
 		return;
-	record(s, "manual", i, json_pack("{s:s, s:s}", "verdict", pass ?
+	record(s, record_name(REC_MANUAL), i,
+	    json_pack("{s:s, s:s}", "verdict", pass ?
 	    "pass" : "fail", "note", note ? note : ""));
 	set_observed(&s->steps[i], "marked %s by the operator%s%s",
 	    pass ? "pass" : "fail", note ? ": " : "", note ? note : "");
@@ -1016,7 +1028,7 @@ session_manual(struct session *s, size_t i, bool pass, const char *note)
 void
 session_note(struct session *s, size_t i, const char *text)
 {
-	record(s, "note", i, json_pack("{s:s}", "text", text));
+	record(s, record_name(REC_NOTE), i, json_pack("{s:s}", "text", text));
 	s->steps[i].nnotes++;
 	changed(s, i);
 }
@@ -1055,7 +1067,7 @@ rollback_done(const struct run_result *res, void *arg)
 	    "output", output);
 	free(output);
 	background_json(res, d);
-	audit_result(s->audit, c->intent, "rollback.done", 0, d);
+	audit_result(s->audit, c->intent, record_name(REC_ROLLBACK_DONE), 0, d);
 	s->rollback_run = NULL;
 	if (s->hooks.changed != NULL)
 		s->hooks.changed(s, (size_t)-1, s->hooks.arg);
@@ -1084,7 +1096,8 @@ session_rollback(struct session *s, size_t rb_i, char **cause)
 	c->s = s;
 	c->rollback = rb_i;
 	run_secrets(&rl->run, add_secret, s->audit);
-	c->intent = audit_intent(s->audit, "rollback.intent", 0, json_pack(
+	c->intent = audit_intent(s->audit, record_name(REC_ROLLBACK_INTENT), 0,
+	    json_pack(
 	    "{s:s, s:s}", "rollback", rl->name, "command", rl->run.text));
 	if (c->intent == 0) {
 		free(c);
@@ -1094,7 +1107,8 @@ session_rollback(struct session *s, size_t rb_i, char **cause)
 	s->rollback_run = run_start(s->loop, &rl->run, s->rb->dir,
 	    s->rb->secret_vars, rl->timeout_s, rollback_line, rollback_done, c, cause);
 	if (s->rollback_run == NULL) {
-		audit_result(s->audit, c->intent, "rollback.done", 0,
+		audit_result(s->audit, c->intent,
+		    record_name(REC_ROLLBACK_DONE), 0,
 		    json_pack("{s:s}", "error", *cause));
 		free(c);
 		return -1;

@@ -145,43 +145,57 @@ START_TEST(written_types_are_in_the_table)
 }
 END_TEST
 
-/* The writers name types through the table: no source file but record.c
- * spells a dotted type name as a string literal. */
-START_TEST(writers_use_the_table)
+/* The writers and readers name types through the table: no source file in
+ * src/ or ui/ but record.c spells a dotted type name as a string. */
+static void
+no_type_literals(const char *dir)
 {
-	static const char *files[] = { "src/session.c", "src/audit.c",
-	    "src/purge.c", "src/cmd_run.c", "src/cmd_report.c",
-	    "src/replay.c", "src/replay_dir.c", "src/audit_read.c",
-	    "src/log_digest.c", NULL };
+	char *d = tap_srcpath(dir), *path, *text, quoted[48];
 	enum record_type t;
-	char *path, *text, quoted[48];
-	size_t i;
+	struct dirent *de;
+	size_t files = 0, n;
+	DIR *dp;
 	FILE *f;
-	long n;
+	long len;
 
-	for (i = 0; files[i] != NULL; i++) {
-		path = tap_srcpath(files[i]);
-		if ((f = fopen(path, "r")) == NULL) {
-			free(path);	/* moved away meanwhile */
+	ck_assert_ptr_nonnull(dp = opendir(d));
+	while ((de = readdir(dp)) != NULL) {
+		n = strlen(de->d_name);
+		if (n < 3 || strcmp(de->d_name + n - 2, ".c") != 0 ||
+		    strcmp(de->d_name, "record.c") == 0)
 			continue;
-		}
+		path = xprintf("%s/%s", d, de->d_name);
+		ck_assert_ptr_nonnull(f = fopen(path, "r"));
 		ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-		n = ftell(f);
+		len = ftell(f);
 		rewind(f);
-		text = xcalloc(1, (size_t)n + 1);
-		ck_assert_uint_eq(fread(text, 1, (size_t)n, f), (size_t)n);
+		text = xcalloc(1, (size_t)len + 1);
+		ck_assert_uint_eq(fread(text, 1, (size_t)len, f), (size_t)len);
 		fclose(f);
 		for (t = 1; t < REC_NTYPES; t++) {
 			if (strchr(record_name(t), '.') == NULL)
 				continue;
 			snprintf(quoted, sizeof quoted, "\"%s\"",
 			    record_name(t));
-			ck_assert_msg(strstr(text, quoted) == NULL, "%s spells "
-			    "%s: use record_name()", files[i], quoted);
+			ck_assert_msg(strstr(text, quoted) == NULL, "%s/%s spells "
+			    "%s: use record_name()", dir, de->d_name, quoted);
 		}
+		ck_assert_msg(strstr(text, "\".intent\"") == NULL, "%s/%s "
+		    "spells \".intent\": use record_is_intent()", dir,
+		    de->d_name);
 		free(text);
 		free(path);
+		files++;
 	}
+	closedir(dp);
+	free(d);
+	ck_assert_uint_gt(files, 0);
+}
+
+START_TEST(writers_use_the_table)
+{
+	no_type_literals("src");
+	no_type_literals("ui");
 }
 END_TEST
 
