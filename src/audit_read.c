@@ -298,6 +298,72 @@ verify_line(struct verify *v, const struct audit_line *l)
 	return ok;
 }
 
+/* A record's seq must follow the last one's: none missing, none earlier. */
+static bool
+in_order(struct verify *v, const struct audit_line *l, uint64_t seq)
+{
+	if (v->records > 0 && seq > v->last_seq + 1) {
+		if (seq == v->last_seq + 2)
+			bad(v, VERIFY_BAD, l->lineno, seq, "record %" PRIu64
+			    " is missing (line %zu holds record %" PRIu64 ")",
+			    v->last_seq + 1, l->lineno, seq);
+		else
+			bad(v, VERIFY_BAD, l->lineno, seq, "records %" PRIu64
+			    " to %" PRIu64 " are missing (line %zu holds "
+			    "record %" PRIu64 ")", v->last_seq + 1, seq - 1,
+			    l->lineno, seq);
+		return false;
+	}
+	if (v->records > 0 && seq <= v->last_seq) {
+		bad(v, VERIFY_BAD, l->lineno, seq, "record %" PRIu64 " on line "
+		    "%zu comes after record %" PRIu64 ": reordered or "
+		    "inserted", seq, l->lineno, v->last_seq);
+		return false;
+	}
+	return true;
+}
+
+/* Takes a record that chains: the end, resumes, intents and results. */
+static bool
+account(struct verify *v, const struct audit_line *l, json_t *o,
+    enum record_type rt, uint64_t seq)
+{
+	const char *type = str_field(o, "type"), *ts = str_field(o, "ts");
+	json_t *data = json_object_get(o, "data"), *j;
+
+	v->ended = false;
+	if (rt == REC_SESSION_END) {
+		j = json_object_get(data, "records");
+		if (!json_is_integer(j) || (uint64_t)json_integer_value(j) != seq) {
+			bad(v, VERIFY_BAD, l->lineno, seq, "session.end on line "
+			    "%zu counts %" JSON_INTEGER_FORMAT " records, but it "
+			    "is record %" PRIu64, l->lineno,
+			    json_is_integer(j) ? json_integer_value(j) : -1,
+			    seq);
+			return false;
+		}
+		v->ended = true;
+	} else if (rt == REC_SESSION_RESUME)
+		v->resumes++;
+	else if (record_is_intent(type))
+		intent_open(v, seq, type);
+	else if (rt == REC_INTENT_UNKNOWN) {
+		v->unknown++;
+		if ((j = json_object_get(data, "intent")) != NULL &&
+		    json_is_integer(j))
+			intent_close(v, (uint64_t)json_integer_value(j));
+	} else if ((j = json_object_get(data, "intent")) != NULL &&
+	    json_is_integer(j))
+		intent_close(v, (uint64_t)json_integer_value(j));
+	v->records++;
+	v->last_seq = seq;
+	v->last_line = l->lineno;
+	copy(v->last_ts, sizeof v->last_ts, ts);
+	copy(v->last_type, sizeof v->last_type, type);
+	audit_hash(chain_key(v), l->text, l->len, v->prev);
+	return true;
+}
+
 bool
 verify_record(struct verify *v, const struct audit_line *l, json_t *o)
 {
@@ -375,24 +441,8 @@ verify_record(struct verify *v, const struct audit_line *l, json_t *o)
 		    seq, l->lineno);
 		goto out;
 	}
-	if (v->records > 0 && seq > v->last_seq + 1) {
-		if (seq == v->last_seq + 2)
-			bad(v, VERIFY_BAD, l->lineno, seq, "record %" PRIu64
-			    " is missing (line %zu holds record %" PRIu64 ")",
-			    v->last_seq + 1, l->lineno, seq);
-		else
-			bad(v, VERIFY_BAD, l->lineno, seq, "records %" PRIu64
-			    " to %" PRIu64 " are missing (line %zu holds "
-			    "record %" PRIu64 ")", v->last_seq + 1, seq - 1,
-			    l->lineno, seq);
+	if (!in_order(v, l, seq))
 		goto out;
-	}
-	if (v->records > 0 && seq <= v->last_seq) {
-		bad(v, VERIFY_BAD, l->lineno, seq, "record %" PRIu64 " on line "
-		    "%zu comes after record %" PRIu64 ": reordered or "
-		    "inserted", seq, l->lineno, v->last_seq);
-		goto out;
-	}
 	if (strcmp(session, v->session) != 0) {
 		bad(v, VERIFY_BAD, l->lineno, seq, "record %" PRIu64 " (line "
 		    "%zu) belongs to another session: inserted", seq,
@@ -427,37 +477,8 @@ verify_record(struct verify *v, const struct audit_line *l, json_t *o)
 		if (v->clock_back++ == 0)
 			v->clock_back_line = l->lineno;
 	}
-	/* Bookkeeping. */
-	v->ended = false;
-	if (rt == REC_SESSION_END) {
-		j = json_object_get(data, "records");
-		if (!json_is_integer(j) || (uint64_t)json_integer_value(j) != seq) {
-			bad(v, VERIFY_BAD, l->lineno, seq, "session.end on line "
-			    "%zu counts %" JSON_INTEGER_FORMAT " records, but it "
-			    "is record %" PRIu64, l->lineno,
-			    json_is_integer(j) ? json_integer_value(j) : -1,
-			    seq);
-			goto out;
-		}
-		v->ended = true;
-	} else if (rt == REC_SESSION_RESUME)
-		v->resumes++;
-	else if (record_is_intent(type))
-		intent_open(v, seq, type);
-	else if (rt == REC_INTENT_UNKNOWN) {
-		v->unknown++;
-		if ((j = json_object_get(data, "intent")) != NULL &&
-		    json_is_integer(j))
-			intent_close(v, (uint64_t)json_integer_value(j));
-	} else if ((j = json_object_get(data, "intent")) != NULL &&
-	    json_is_integer(j))
-		intent_close(v, (uint64_t)json_integer_value(j));
-	v->records++;
-	v->last_seq = seq;
-	v->last_line = l->lineno;
-	copy(v->last_ts, sizeof v->last_ts, ts);
-	copy(v->last_type, sizeof v->last_type, type);
-	audit_hash(chain_key(v), l->text, l->len, v->prev);
+	if (!account(v, l, o, rt, seq))
+		goto out;
 	ok = true;
 out:
 	return ok;

@@ -176,6 +176,44 @@ step_row(const struct ld_step *s, size_t n)
 	buf_free(&b);
 }
 
+/* The title and the table of facts: runbook, people, times, the log's
+ * verification.  Returns the exit status, worsened by the verification. */
+static int
+header(const struct log_digest *ld, const struct verify *vp, int status)
+{
+	char *e, when[400];
+
+	e = md(ld->title ? ld_str(ld->title) : "(no session.start)");
+	printf("# Rehearsal report: %s\n\n| | |\n|---|---|\n", e);
+	free(e);
+	row("Runbook", ld_str(ld->path));
+	row("Runbook SHA-256", ld_str(ld->sha256));
+	row("Owner", ld_str(ld->owner));
+	row("Environment", ld_str(ld->environment));
+	row("Operator", ld_str(ld->actor));
+	row("Host", ld_str(ld->host));
+	row("Started", ld_str(ld->first_ts));
+	row("Last record", ld_str(ld->last_ts));
+	switch (vp->status) {
+	case VERIFY_INTACT:
+		snprintf(when, sizeof when, "intact: %" PRIu64 " records, %s%s",
+		    vp->records, verify_seal(vp), vp->sealed ? "" :
+		    " (" VERIFY_UNSEALED_WHY ")");
+		break;
+	case VERIFY_NEED_KEY:
+		snprintf(when, sizeof when, "not checked: %s", vp->reason);
+		status = status ? status : EXIT_USAGE;
+		break;
+	default:
+		snprintf(when, sizeof when, "NOT INTACT at line %zu: %s",
+		    vp->bad_line, vp->reason);
+		status = status ? status : EXIT_FAILED;
+		break;
+	}
+	row("Audit log", when);
+	return status;
+}
+
 int
 cmd_report(int argc, char **argv)
 {
@@ -191,7 +229,7 @@ cmd_report(int argc, char **argv)
 	struct report r;
 	struct log_digest ld;
 	const char *keyfile = NULL;
-	char *cause = NULL, *e, when[400];
+	char *cause = NULL, *e;
 	json_t *o;
 	size_t i;
 	int ch, rc, status = EXIT_OK;
@@ -250,34 +288,7 @@ cmd_report(int argc, char **argv)
 	}
 	verify_finish(&v);
 
-	e = md(ld.title ? ld_str(ld.title) : "(no session.start)");
-	printf("# Rehearsal report: %s\n\n| | |\n|---|---|\n", e);
-	free(e);
-	row("Runbook", ld_str(ld.path));
-	row("Runbook SHA-256", ld_str(ld.sha256));
-	row("Owner", ld_str(ld.owner));
-	row("Environment", ld_str(ld.environment));
-	row("Operator", ld_str(ld.actor));
-	row("Host", ld_str(ld.host));
-	row("Started", ld_str(ld.first_ts));
-	row("Last record", ld_str(ld.last_ts));
-	switch (v.status) {
-	case VERIFY_INTACT:
-		snprintf(when, sizeof when, "intact: %" PRIu64 " records, %s%s",
-		    v.records, verify_seal(&v), v.sealed ? "" :
-		    " (" VERIFY_UNSEALED_WHY ")");
-		break;
-	case VERIFY_NEED_KEY:
-		snprintf(when, sizeof when, "not checked: %s", v.reason);
-		status = status ? status : EXIT_USAGE;
-		break;
-	default:
-		snprintf(when, sizeof when, "NOT INTACT at line %zu: %s",
-		    v.bad_line, v.reason);
-		status = status ? status : EXIT_FAILED;
-		break;
-	}
-	row("Audit log", when);
+	status = header(&ld, &v, status);
 	printf("\n## Steps\n\n| # | Step | Kind | Verdict | Observed |\n"
 	    "|---|---|---|---|---|\n");
 	for (i = 1; i <= ld.nsteps; i++)
