@@ -29,6 +29,10 @@
 #include "textesc.h"
 #include "xmalloc.h"
 
+/* A record's flags are the digest's judgement, bit for bit. */
+_Static_assert(RP_FAIL == RECORD_FAIL && RP_WARN == RECORD_WARN &&
+    RP_BAD == LD_BAD, "replay's flags are the digest's");
+
 #define MAX_BLOCKS	8192
 #define FIRST_BLOCK	64	/* lines per block to begin with */
 #define MAX_TYPES	63	/* bit 63 stands for every other type */
@@ -254,7 +258,7 @@ type_bit(struct replay *r, const char *type)
 /* What the header and the step list show, from the digest after a record
  * was fed to it. */
 static void
-take(struct replay *r, const struct rp_rec *rec)
+show_digest(struct replay *r, const struct rp_rec *rec)
 {
 	const struct log_digest *ld = &r->ld;
 	const struct ld_step *d;
@@ -339,7 +343,7 @@ index_line(struct replay *r, const struct audit_line *l)
 		if (rec.step > b->step_max)
 			b->step_max = rec.step;
 	}
-	take(r, &rec);
+	show_digest(r, &rec);
 	json_decref(o);
 	r->lines = line;
 	r->done = l->end;
