@@ -110,33 +110,23 @@ rp_dir_open(struct rp_dir *d, const char *dir, const struct audit_key *key,
 	return 0;
 }
 
+/* Counts a step result's verdict. */
 static void
-entry_count(struct rp_entry *e, const struct audit_line *l)
+entry_count(struct rp_entry *e, json_t *o)
 {
 	const char *verdict;
-	char quoted[48];
-	json_t *o;
-	int n;
 
-	/* Only step results matter here: skip the parse for the others. */
-	n = snprintf(quoted, sizeof quoted, "\"%s\"",
-	    record_name(REC_STEP_RESULT));
-	if (l->overlong || memmem(l->text, l->len, quoted, (size_t)n) == NULL)
+	if (record_type_of(ld_str(json_object_get(o, "type"))) !=
+	    REC_STEP_RESULT)
 		return;
-	if ((o = json_loadb(l->text, l->len, JSON_ALLOW_NUL, NULL)) == NULL)
-		return;
-	if (record_type_of(ld_str(json_object_get(o, "type"))) ==
-	    REC_STEP_RESULT) {
-		verdict = ld_str(json_object_get(json_object_get(o, "data"),
-		    "verdict"));
-		if (verdict != NULL && strcmp(verdict, "pass") == 0)
-			e->pass++;
-		else if (verdict != NULL && strcmp(verdict, "fail") == 0)
-			e->fail++;
-		else
-			e->other++;
-	}
-	json_decref(o);
+	verdict = ld_str(json_object_get(json_object_get(o, "data"),
+	    "verdict"));
+	if (verdict != NULL && strcmp(verdict, "pass") == 0)
+		e->pass++;
+	else if (verdict != NULL && strcmp(verdict, "fail") == 0)
+		e->fail++;
+	else
+		e->other++;
 }
 
 static void
@@ -184,6 +174,7 @@ rp_dir_check(struct rp_dir *d, size_t max_lines)
 	struct audit_line l;
 	char *cause = NULL;
 	size_t n = 0;
+	json_t *o;
 	int rc;
 
 	while (d->next < d->n && n < max_lines) {
@@ -210,8 +201,11 @@ rp_dir_check(struct rp_dir *d, size_t max_lines)
 		while (n < max_lines && (rc = audit_reader_next(e->rd, &l,
 		    &cause)) == 1) {
 			n++;
-			entry_count(e, &l);
-			verify_line(&e->v, &l);
+			/* Parsed once, for the counts and the verifier. */
+			o = log_digest_parse(&l);
+			entry_count(e, o);
+			verify_record(&e->v, &l, o);
+			json_decref(o);
 		}
 		if (n >= max_lines)
 			break;
