@@ -138,196 +138,163 @@ judge_command(json_t *d)
 
 /* Summaries --------------------------------------------------------------- */
 
+/* Appends tmpl with each {a.b.c} replaced by the escaped field at that
+ * path of the record o (see add_field). */
 static void
-sum_session_start(struct buf *b, json_t *o, json_t *d)
+add_fmt(struct buf *b, json_t *o, const char *tmpl)
 {
-	buf_adds(b, "\"");
-	add_field(b, json_object_get(d, "runbook"), "title");
-	buf_adds(b, "\" by ");
-	add_field(b, o, "actor");
-	buf_adds(b, " on ");
-	add_field(b, d, "hostname");
-	buf_adds(b, " (");
-	add_field(b, json_object_get(d, "runbook"), "path");
-	buf_adds(b, json_is_true(json_object_get(d, "sealed")) ?
-	    ", sealed)" : ")");
-}
+	const char *p = tmpl, *open, *close, *k, *dot;
+	char key[48];
+	json_t *v;
 
-static void
-sum_session_end(struct buf *b, json_t *o, json_t *d)
-{
-	(void)o;
-	buf_adds(b, "ended: ");
-	add_field(b, d, "records");
-	buf_adds(b, " records");
-}
-
-static void
-sum_session_resume(struct buf *b, json_t *o, json_t *d)
-{
-	(void)o;
-	buf_adds(b, "resumed after record ");
-	add_field(b, d, "after");
-	buf_adds(b, " (the log had ");
-	add_field(b, d, "previous");
-	buf_adds(b, ")");
-}
-
-static void
-sum_intent_unknown(struct buf *b, json_t *o, json_t *d)
-{
-	(void)o;
-	buf_adds(b, "outcome unknown: record ");
-	add_field(b, d, "intent");
-	buf_adds(b, " (");
-	add_field(b, d, "type");
-	buf_adds(b, ") never got a result");
-}
-
-static void
-sum_step_start(struct buf *b, json_t *o, json_t *d)
-{
-	(void)o;
-	add_field(b, d, "title");
-	buf_adds(b, " (");
-	add_field(b, d, "kind");
-	buf_adds(b, ")");
-}
-
-static void
-sum_verdict(struct buf *b, json_t *o, json_t *d)
-{
-	(void)o;
-	add_field(b, d, "verdict");
-	if (nonempty(d, "observed")) {
-		buf_adds(b, ": ");
-		add_field(b, d, "observed");
+	while ((open = strchr(p, '{')) != NULL &&
+	    (close = strchr(open, '}')) != NULL) {
+		buf_add(b, p, (size_t)(open - p));
+		for (v = o, k = open + 1;; k = dot + 1) {
+			if ((dot = memchr(k, '.', (size_t)(close - k))) == NULL)
+				dot = close;
+			snprintf(key, sizeof key, "%.*s", (int)(dot - k), k);
+			if (dot == close)
+				break;
+			v = json_object_get(v, key);
+		}
+		add_field(b, v, key);
+		p = close + 1;
 	}
-	if (nonempty(d, "note")) {
-		buf_adds(b, ": ");
-		add_field(b, d, "note");
-	}
-	if (nonempty(d, "reason")) {
-		buf_adds(b, " -- ");
-		add_field(b, d, "reason");
-	}
+	buf_adds(b, p);
 }
 
 static void
-sum_http(struct buf *b, json_t *o, json_t *d)
+sum_session_start(struct buf *b, json_t *o)
 {
-	(void)o;
-	add_field(b, d, "route");
-	buf_adds(b, " as ");
-	add_field(b, d, "profile");
-	buf_adds(b, ": ");
-	if (json_is_false(json_object_get(d, "ok"))) {
-		buf_adds(b, "no response: ");
-		add_field(b, d, "error");
-	} else {
-		add_field(b, d, "status");
-		buf_adds(b, " ");
-		add_field(b, d, "cache");
+	add_fmt(b, o, "\"{data.runbook.title}\" by {actor} on {data.hostname} "
+	    "({data.runbook.path}");
+	buf_adds(b, json_is_true(json_object_get(json_object_get(o, "data"),
+	    "sealed")) ? ", sealed)" : ")");
+}
+
+static void
+sum_session_end(struct buf *b, json_t *o)
+{
+	add_fmt(b, o, "ended: {data.records} records");
+}
+
+static void
+sum_session_resume(struct buf *b, json_t *o)
+{
+	add_fmt(b, o, "resumed after record {data.after} (the log had "
+	    "{data.previous})");
+}
+
+static void
+sum_intent_unknown(struct buf *b, json_t *o)
+{
+	add_fmt(b, o, "outcome unknown: record {data.intent} ({data.type}) "
+	    "never got a result");
+}
+
+static void
+sum_step_start(struct buf *b, json_t *o)
+{
+	add_fmt(b, o, "{data.title} ({data.kind})");
+}
+
+static void
+sum_verdict(struct buf *b, json_t *o)
+{
+	json_t *d = json_object_get(o, "data");
+
+	add_fmt(b, o, "{data.verdict}");
+	if (nonempty(d, "observed"))
+		add_fmt(b, o, ": {data.observed}");
+	if (nonempty(d, "note"))
+		add_fmt(b, o, ": {data.note}");
+	if (nonempty(d, "reason"))
+		add_fmt(b, o, " -- {data.reason}");
+}
+
+static void
+sum_http(struct buf *b, json_t *o)
+{
+	json_t *d = json_object_get(o, "data");
+
+	add_fmt(b, o, "{data.route} as {data.profile}: ");
+	if (json_is_false(json_object_get(d, "ok")))
+		add_fmt(b, o, "no response: {data.error}");
+	else {
+		add_fmt(b, o, "{data.status} {data.cache}");
 		buf_addf(b, " %.1f ms", num(d, "total_ms"));
 	}
 }
 
 static void
-sum_measure(struct buf *b, json_t *o, json_t *d)
+sum_measure(struct buf *b, json_t *o)
 {
-	json_t *cmp;
+	json_t *d = json_object_get(o, "data");
 
-	(void)o;
-	add_field(b, d, "route");
-	buf_adds(b, " as ");
-	add_field(b, d, "profile");
-	buf_adds(b, ": ");
-	add_field(b, d, "ok");
-	buf_adds(b, "/");
-	add_field(b, d, "samples");
-	buf_addf(b, " answered, p50 %.1f ms, p95 %.1f ms", num(d, "p50_ms"),
+	add_fmt(b, o, "{data.route} as {data.profile}: {data.ok}/{data.samples} "
+	    "answered");
+	buf_addf(b, ", p50 %.1f ms, p95 %.1f ms", num(d, "p50_ms"),
 	    num(d, "p95_ms"));
-	if ((cmp = json_object_get(d, "compare")) != NULL) {
-		buf_adds(b, "; against ");
-		add_field(b, cmp, "with");
-		buf_adds(b, ": ");
-		add_field(b, cmp, "verdict");
-	}
+	if (json_object_get(d, "compare") != NULL)
+		add_fmt(b, o, "; against {data.compare.with}: "
+		    "{data.compare.verdict}");
 }
 
 static void
-sum_wait(struct buf *b, json_t *o, json_t *d)
+sum_wait(struct buf *b, json_t *o)
 {
-	(void)o;
 	buf_adds(b, "timed out ");
-	add_dump(b, d);
+	add_dump(b, json_object_get(o, "data"));
 }
 
 static void
-sum_preview(struct buf *b, json_t *o, json_t *d)
+sum_preview(struct buf *b, json_t *o)
 {
-	(void)o;
-	add_field(b, d, "route");
-	buf_adds(b, ": ");
-	add_field(b, d, "previewed");
-	buf_adds(b, " keys previewed");
+	add_fmt(b, o, "{data.route}: {data.previewed} keys previewed");
 }
 
 static void
-sum_purge_done(struct buf *b, json_t *o, json_t *d)
+sum_purge_done(struct buf *b, json_t *o)
 {
-	(void)o;
-	add_field(b, d, "route");
-	buf_adds(b, ": deleted ");
-	add_field(b, d, "deleted");
-	buf_adds(b, " of ");
-	add_field(b, d, "previewed");
-	buf_adds(b, " previewed (");
-	add_field(b, d, "gone");
-	buf_adds(b, " already gone, ");
-	add_field(b, d, "in_doubt");
-	buf_adds(b, " in doubt), ");
-	add_field(b, d, "state");
+	add_fmt(b, o, "{data.route}: deleted {data.deleted} of {data.previewed} "
+	    "previewed ({data.gone} already gone, {data.in_doubt} in doubt), "
+	    "{data.state}");
 }
 
 static void
-sum_note(struct buf *b, json_t *o, json_t *d)
+sum_note(struct buf *b, json_t *o)
 {
-	(void)o;
-	add_field(b, d, "text");
+	add_fmt(b, o, "{data.text}");
 }
 
 static void
-sum_command(struct buf *b, json_t *d)
+sum_command(struct buf *b, json_t *o)
 {
+	json_t *d = json_object_get(o, "data");
+
 	if (json_is_true(json_object_get(d, "timed_out")))
 		buf_adds(b, "timed out");
-	else if (json_integer_value(json_object_get(d, "signal"))) {
-		buf_adds(b, "killed by signal ");
-		add_field(b, d, "signal");
-	} else {
-		buf_adds(b, "exit ");
-		add_field(b, d, "exit");
-	}
+	else if (json_integer_value(json_object_get(d, "signal")))
+		add_fmt(b, o, "killed by signal {data.signal}");
+	else
+		add_fmt(b, o, "exit {data.exit}");
 	buf_addf(b, " in %.0f ms, ", num(d, "ms"));
-	add_field(b, d, "lines");
-	buf_adds(b, " lines: ");
-	add_field(b, d, "command");
+	add_fmt(b, o, "{data.lines} lines: {data.command}");
 }
 
 static void
-sum_intent(struct buf *b, json_t *d)
+sum_intent(struct buf *b, json_t *o)
 {
+	json_t *d = json_object_get(o, "data");
+
 	buf_adds(b, "about to act: ");
 	if (sval(d, "command") != NULL)
-		add_field(b, d, "command");
-	else if (sval(d, "route") != NULL) {
-		buf_adds(b, "purge ");
-		add_field(b, d, "route");
-		buf_adds(b, ", ");
-		add_field(b, d, "previewed");
-		buf_adds(b, " keys previewed");
-	} else
+		add_fmt(b, o, "{data.command}");
+	else if (sval(d, "route") != NULL)
+		add_fmt(b, o, "purge {data.route}, {data.previewed} keys "
+		    "previewed");
+	else
 		add_dump(b, d);
 }
 
@@ -434,11 +401,11 @@ record_summary(struct buf *b, json_t *o)
 	json_t *d = json_object_get(o, "data");
 
 	if (ri->summary != NULL)
-		ri->summary(b, o, d);
+		ri->summary(b, o);
 	else if (json_object_get(d, "exit") != NULL)
-		sum_command(b, d);	/* run.done, rollback.done... */
+		sum_command(b, o);	/* run.done, rollback.done... */
 	else if (name != NULL && record_is_intent(name))
-		sum_intent(b, d);
+		sum_intent(b, o);
 	else
 		add_dump(b, d);
 }

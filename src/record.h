@@ -57,7 +57,7 @@ struct record_info {
 	/* RECORD_FAIL or RECORD_WARN from the record's data; NULL: 0. */
 	unsigned	(*judge)(json_t *data);
 	/* Appends the summary, escaped; NULL: the default one. */
-	void		(*summary)(struct buf *, json_t *rec, json_t *data);
+	void		(*summary)(struct buf *, json_t *rec);
 };
 
 /* The table entry of a type (REC_UNKNOWN's for a name not in it). */
