@@ -14,6 +14,7 @@
 #include "backup.h"
 #include "cli.h"
 #include "purge.h"
+#include "record.h"
 #include "redis.h"
 #include "rehearsal.h"
 #include "runbook.h"
@@ -93,7 +94,8 @@ restore(struct rehearsal *rh, struct restoring *st, bool replace)
 		fprintf(stderr, "rehearse: Redis is %s\n", desc);
 		status = EXIT_FAILED;
 		backup_reader_free(st->br);
-	} else if ((intent = audit_intent(rh->audit, "restore.intent", 0,
+	} else if ((intent = audit_intent(rh->audit,
+	    record_name(REC_RESTORE_INTENT), 0,
 	    json_pack("{s:s, s:s, s:s, s:I, s:b, s:b, s:b}", "backup", abs,
 	    "backup_hash", st->chk.hash, "route", st->chk.route, "keys",
 	    (json_int_t)st->chk.keys, "ended", st->chk.ended, "replace",
@@ -104,7 +106,8 @@ restore(struct rehearsal *rh, struct restoring *st, bool replace)
 	} else {
 		purge_restore(rh->redis, st->br, replace, restored, st);
 		loop_run_until(rh->loop, restore_over, st, LOOP_FOREVER);
-		audit_result(rh->audit, intent, "restore.done", 0, json_pack(
+		audit_result(rh->audit, intent,
+		    record_name(REC_RESTORE_DONE), 0, json_pack(
 		    "{s:I, s:I, s:I, s:I, s:s}", "restored",
 		    (json_int_t)st->rep.restored, "existed",
 		    (json_int_t)st->rep.existed, "expired",
