@@ -38,8 +38,9 @@ struct dash {
 bool	 dash_visible(const struct dash *, size_t i);
 /* Draws the whole dashboard but the status line. */
 void	 dash_draw(struct dash *);
-/* The texts on screen that change with time alone ("waiting 3.2 s"),
- * into buf: the tick redraws when they differ from what was drawn. */
+/* The texts on screen that change with time alone or without a hook to
+ * say so ("waiting 3.2 s", Redis "retry in 3 s"), into buf: the tick
+ * redraws when they differ from what was drawn. */
 void	 dash_clock_text(const struct dash *, char *buf, size_t len);
 
 #endif

@@ -393,6 +393,11 @@ dash_clock_text(const struct dash *d, char *buf, size_t len)
 	int n;
 
 	buf[0] = '\0';
+	if (d->env->redis != NULL) {
+		/* "connecting (1.2 s)", "down: ... (retry in 3 s)" */
+		redis_describe(d->env->redis, buf, len);
+		used = strlen(buf);
+	}
 	for (i = 0; i < monitor_count(d->mon) && used < len; i++) {
 		w = monitor_get(d->mon, i);
 		if (!w->waiting || loop_now() - w->sent <= 1.0)
