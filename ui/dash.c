@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
 #include "curses_inc.h"
 #include "dash.h"
 #include "dashboard.h"
@@ -473,7 +472,7 @@ on_changed(struct session *s, size_t i, void *arg)
 	struct dash *d = arg;
 
 	(void)s;
-	if (i == (size_t)-1) {
+	if (i == RB_NONE) {	/* the rollback */
 		snprintf(d->rollback_seen, sizeof d->rollback_seen,
 		    "last run: finished (see the output pane)");
 	}

@@ -34,6 +34,7 @@ struct ui {
 	struct timer	*tick;
 	struct timer	*quit_timer;
 	struct event	*stdin_ev;
+	struct event	*sigs[4];	/* SIGWINCH, SIGTERM, SIGHUP, SIGINT */
 };
 
 static void
@@ -339,14 +340,15 @@ void
 ui_run(struct ui *u)
 {
 	struct event_base *base = loop_base(u->loop);
+	size_t i;
 
 	ui_start();
 	u->stdin_ev = event_new(base, 0, EV_READ | EV_PERSIST, ui_on_stdin, u);
 	event_add(u->stdin_ev, NULL);
-	loop_signal(u->loop, SIGWINCH, ui_on_winch, u);
-	loop_signal(u->loop, SIGTERM, ui_on_signal, u);
-	loop_signal(u->loop, SIGHUP, ui_on_signal, u);
-	loop_signal(u->loop, SIGINT, ui_on_signal, u);
+	u->sigs[0] = loop_signal(u->loop, SIGWINCH, ui_on_winch, u);
+	u->sigs[1] = loop_signal(u->loop, SIGTERM, ui_on_signal, u);
+	u->sigs[2] = loop_signal(u->loop, SIGHUP, ui_on_signal, u);
+	u->sigs[3] = loop_signal(u->loop, SIGINT, ui_on_signal, u);
 	if (u->tick_s > 0)
 		timer_arm(u->tick, u->tick_s);
 	/* One loop turn, then one drawing if anything changed (tmux's
@@ -356,6 +358,10 @@ ui_run(struct ui *u)
 			ui_draw(u);
 		event_base_loop(base, EVLOOP_ONCE);
 	}
+	/* The loop outlives the ui (the dashboard's is the rehearsal's): no
+	 * signal may reach a freed ui. */
+	for (i = 0; i < sizeof u->sigs / sizeof u->sigs[0]; i++)
+		event_del(u->sigs[i]);
 	event_del(u->stdin_ev);
 	timer_disarm(u->tick);
 	timer_disarm(u->quit_timer);
