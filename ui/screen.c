@@ -252,7 +252,7 @@ ui_key_run(struct screen *s, const struct ui_key *k, int key)
 	return false;
 }
 
-static void
+void
 ui_key(struct ui *u, int key)
 {
 	struct screen *s = screen_top(u);

@@ -93,6 +93,9 @@ void		 ui_say(struct ui *, const char *fmt, ...)
 		     __attribute__((format(printf, 2, 3)));
 void		 ui_say_clear(struct ui *);
 bool		 ui_said(const struct ui *);
+/* Gives key to the top screen, as if typed: its key hook, then its
+ * table.  Marks the ui dirty. */
+void		 ui_key(struct ui *, int key);
 /* Runs the entry of the table that has key; false when none has it. */
 bool		 ui_key_run(struct screen *, const struct ui_key *, int key);
 /* The status line: the input being typed, else the message, else the
