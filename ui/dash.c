@@ -171,6 +171,7 @@ run_selected(struct dash *d)
 	const struct rb_step *st = &d->rb->steps[d->sel];
 	const struct step_run *r = session_step(d->session, d->sel);
 	struct policy_decision pd;
+	const struct rb_cmd *cmd;
 	struct screen *box;
 	char *what;
 
@@ -193,7 +194,7 @@ run_selected(struct dash *d)
 		return;
 	case POLICY_RUN:
 		start_step(d, "");
-		if (st->kind == STEP_MANUAL)
+		if (step_kind_of(st)->person)
 			ui_say(d->ui, "manual step: p marks it pass, f marks it "
 			    "fail");
 		return;
@@ -206,9 +207,8 @@ run_selected(struct dash *d)
 		start_step(d, "");
 		return;
 	case POLICY_SHOW_COMMAND:
-		what = st->kind == STEP_RUN ? xprintf("%s%s", st->cmd.shell ?
-		    "sh -c " : "", st->cmd.text) : xprintf("%s",
-		    d->rb->rollbacks[st->rollback].check.text);
+		cmd = step_kind_of(st)->command(d->rb, st);
+		what = xprintf("%s%s", cmd->shell ? "sh -c " : "", cmd->text);
 		box = overlay_confirm(d->ui, "Run this command?", NULL,
 		    start_step, NULL, d);
 		overlay_confirm_line(box, what);
@@ -292,7 +292,7 @@ key_manual(struct screen *s, int key)
 	struct dash *d = dash_of(s);
 	struct policy_decision pd;
 
-	if (d->rb->steps[d->sel].kind != STEP_MANUAL) {
+	if (!step_kind_of(&d->rb->steps[d->sel])->person) {
 		ui_say(d->ui, "p and f mark manual steps");
 		return;
 	}
@@ -453,7 +453,8 @@ previewed(struct session *s, size_t i, const struct purge *p, void *arg)
 	    count : NULL, purge_yes, purge_no, d);
 	free(title);
 	free(count);
-	for (j = 0; purge_sample(p, j, &k, &len) && j < 6; j++) {
+	for (j = 0; purge_sample(p, j, &k, &len) && j < PURGE_SAMPLE;
+	    j++) {
 		e = esc_text(k, len, ESC_BACKSLASH);
 		overlay_confirm_line(box, e);
 		free(e);

@@ -169,7 +169,7 @@ draw_detail(struct dash *d, int top, int left, int height, int width)
 	y = wrap(y, left, width, 2, "why:      ", st->why);
 	y = wrap(y, left, width, 2, "expect:   ", st->expect_text);
 	y = wrap(y, left, width, 2, "owner:    ", st->owner_note);
-	if (st->kind == STEP_MANUAL)
+	if (step_kind_of(st)->person)
 		y = wrap(y, left, width, 2, "check:    ", st->instruction);
 	ui_attr(state_pair(r->state), A_BOLD, state_pair(r->state) != 0);
 	y = wrap(y, left, width, 1, "state:    ", step_state_name(r->state));
@@ -334,8 +334,7 @@ draw_rollback_bar(struct dash *d, int y)
 	check[0] = '\0';
 	for (i = 0; i < d->rb->nsteps; i++) {
 		const struct step_run *r = session_step(d->session, i);
-		if (d->rb->steps[i].kind != STEP_ROLLBACK_CHECK ||
-		    d->rb->steps[i].rollback != 0 || r->ended == 0)
+		if (d->rb->steps[i].rollback != 0 || r->ended == 0)
 			continue;
 		localtime_r(&r->ended, &tm);
 		strftime(when, sizeof when, "%H:%M:%S", &tm);
