@@ -1,6 +1,9 @@
 /* loop.c: see loop.h. */
 #include "config.h"
 
+#include <sys/wait.h>
+
+#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -9,10 +12,20 @@
 
 struct sigwatch;
 
+struct childwatch {
+	pid_t		 pid;
+	void		(*fn)(pid_t, int, void *);
+	void		*arg;
+};
+
 struct loop {
 	struct event_base *base;
 	struct sigwatch	**sigs;		/* freed with the loop */
 	size_t		 nsigs;
+	struct childwatch *kids;	/* children not yet reaped */
+	size_t		 nkids;
+	struct event	*sigchld;	/* added with the first child */
+	struct timer	*kid_check;	/* a look right after a child is added */
 };
 
 struct timer {
@@ -49,6 +62,10 @@ loop_free(struct loop *l)
 		free(l->sigs[i]);
 	}
 	free(l->sigs);
+	if (l->sigchld != NULL)
+		event_free(l->sigchld);
+	timer_free(l->kid_check);
+	free(l->kids);
 	event_base_free(l->base);
 	free(l);
 }
@@ -182,4 +199,57 @@ loop_signal(struct loop *l, int sig, void (*fn)(int, void *), void *arg)
 	l->sigs = xreallocarray(l->sigs, l->nsigs + 1, sizeof *l->sigs);
 	l->sigs[l->nsigs++] = w;
 	return w->ev;
+}
+
+/* Reaps the children watched that have exited, one at a time: fn may add
+ * a child (the next command). */
+static void
+child_reap(struct loop *l)
+{
+	struct childwatch w;
+	size_t i;
+	int status;
+
+again:
+	for (i = 0; i < l->nkids; i++) {
+		if (waitpid(l->kids[i].pid, &status, WNOHANG) != l->kids[i].pid)
+			continue;
+		w = l->kids[i];
+		l->kids[i] = l->kids[--l->nkids];
+		w.fn(w.pid, status, w.arg);
+		goto again;
+	}
+}
+
+static void
+child_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	child_reap(arg);
+}
+
+static void
+child_check(void *arg)
+{
+	child_reap(arg);
+}
+
+void
+loop_child(struct loop *l, pid_t pid, void (*fn)(pid_t, int, void *),
+    void *arg)
+{
+	if (l->sigchld == NULL) {
+		if ((l->sigchld = evsignal_new(l->base, SIGCHLD, child_signal,
+		    l)) == NULL || evsignal_add(l->sigchld, NULL) != 0)
+			fatal("cannot watch SIGCHLD");
+		l->kid_check = timer_new(l, child_check, l);
+	}
+	l->kids = xreallocarray(l->kids, l->nkids + 1, sizeof *l->kids);
+	l->kids[l->nkids].pid = pid;
+	l->kids[l->nkids].fn = fn;
+	l->kids[l->nkids].arg = arg;
+	l->nkids++;
+	/* It may have exited before SIGCHLD was watched. */
+	timer_arm(l->kid_check, 0);
 }

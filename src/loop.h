@@ -6,6 +6,7 @@
 #define REHEARSE_LOOP_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include <event2/event.h>
 
@@ -36,6 +37,12 @@ bool		 timer_armed(const struct timer *);
 
 /* Calls fn(sig, arg) from the loop when sig arrives; returns the event. */
 struct event	*loop_signal(struct loop *, int sig, void (*fn)(int, void *),
+		     void *arg);
+
+/* Calls fn(pid, status, arg) from the loop once child pid has exited, after
+ * reaping it (waitpid's status).  SIGCHLD wakes the loop; nothing polls.
+ * Only the children watched are reaped. */
+void		 loop_child(struct loop *, pid_t, void (*fn)(pid_t, int, void *),
 		     void *arg);
 
 #endif

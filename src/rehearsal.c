@@ -386,6 +386,10 @@ rehearsal_close(struct rehearsal *rh, int status)
 {
 	if (rh == NULL)
 		return status;
+	/* Whoever listened may be gone (the dashboard's frame): what the
+	 * frees below report reaches nobody. */
+	memset(&rh->client, 0, sizeof rh->client);
+	rh->live_changed = NULL;
 	session_free(rh->session);
 	if (rh->audit != NULL && audit_close(rh->audit) != 0 &&
 	    status == EXIT_OK)

@@ -34,8 +34,9 @@ struct run {
 	struct stream	 errs;
 	struct timer	*deadline;
 	struct timer	*kill_timer;
-	struct timer	*reap;		/* polls for the exit */
 	struct timer	*linger;	/* output still open after the exit */
+	struct timer	*settle;	/* its group looked at after the exit */
+	bool		 settled;	/* what it left was counted, stopped */
 	bool		 keep_background;
 	double		 started;
 	bool		 exited;
@@ -403,8 +404,8 @@ finish(struct run *r)
 		r->done(res, r->arg);
 	timer_free(r->deadline);
 	timer_free(r->kill_timer);
-	timer_free(r->reap);
 	timer_free(r->linger);
+	timer_free(r->settle);
 	event_free(r->out.ev);
 	event_free(r->errs.ev);
 	buf_free(&r->out.line);
@@ -423,7 +424,7 @@ finish(struct run *r)
 static void
 maybe_done(struct run *r)
 {
-	if (r->exited && !r->out.open && !r->errs.open)
+	if (r->exited && r->settled && !r->out.open && !r->errs.open)
 		finish(r);
 }
 
@@ -491,36 +492,45 @@ linger_done(void *arg)
 	maybe_done(r);
 }
 
+/* What the group left running is stopped, unless the command asked to
+ * keep it; either way it is counted.  -1: some, but /proc cannot say how
+ * many. */
 static void
-reap_poll(void *arg)
+group_settle(void *arg)
 {
 	struct run *r = arg;
-	pid_t p;
 	int left;
 
-	if (r->exited)
-		return;
-	p = waitpid(r->pid, &r->status, WNOHANG);
-	if (p == r->pid) {
-		r->exited = true;
-		timer_disarm(r->deadline);
-		timer_disarm(r->kill_timer);
-		/* What the group left running is stopped, unless the
-		 * command asked to keep it; either way it is counted. */
-		/* -1: some, but /proc cannot say how many. */
-		left = kill(-r->pid, 0) == 0 ? group_count(r->pid) : 0;
-		if (r->keep_background)
-			r->res.left_running = left;
-		else {
-			kill(-r->pid, SIGKILL);
-			r->res.stopped = left;
-		}
-		if (r->out.open || r->errs.open)
-			timer_arm(r->linger, RUNNER_LINGER_S);
-		maybe_done(r);
-		return;
+	left = kill(-r->pid, 0) == 0 ? group_count(r->pid) : 0;
+	if (r->keep_background)
+		r->res.left_running = left;
+	else {
+		kill(-r->pid, SIGKILL);
+		r->res.stopped = left;
 	}
-	timer_arm(r->reap, 0.02);
+	r->settled = true;
+	if (r->out.open || r->errs.open)
+		timer_arm(r->linger, RUNNER_LINGER_S);
+	maybe_done(r);
+}
+
+/* From the loop, on SIGCHLD: the command exited and is reaped.  What it
+ * left in its group is looked at RUNNER_SETTLE_S later, so that a daemon
+ * caught between its fork and its setsid is not taken for a leftover. */
+static void
+child_exited(pid_t pid, int status, void *arg)
+{
+	struct run *r = arg;
+
+	(void)pid;
+	r->status = status;
+	r->exited = true;
+	timer_disarm(r->deadline);
+	timer_disarm(r->kill_timer);
+	if (kill(-r->pid, 0) == 0)
+		timer_arm(r->settle, RUNNER_SETTLE_S);
+	else
+		group_settle(r);
 }
 
 static void
@@ -705,10 +715,10 @@ run_start(struct loop *l, const struct rb_cmd *c, const char *dir,
 	stream_open(r, &r->errs, err[0], true);
 	r->deadline = timer_new(l, timed_out, r);
 	r->kill_timer = timer_new(l, kill_now, r);
-	r->reap = timer_new(l, reap_poll, r);
 	r->linger = timer_new(l, linger_done, r);
+	r->settle = timer_new(l, group_settle, r);
 	if (timeout_s > 0)
 		timer_arm(r->deadline, (double)timeout_s);
-	timer_arm(r->reap, 0.01);
+	loop_child(l, pid, child_exited, r);
 	return r;
 }

@@ -25,6 +25,8 @@
 #define RUNNER_LINE		4096		/* longer lines are split */
 #define RUNNER_GRACE_S		2.0		/* SIGTERM to SIGKILL */
 #define RUNNER_LINGER_S		0.5		/* output read after the exit */
+#define RUNNER_SETTLE_S		0.02		/* its group looked at after
+						 * the exit */
 
 struct run_result {
 	bool		 started;	/* the command was executed */

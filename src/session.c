@@ -293,3 +293,29 @@ session_busy(const struct session *s)
 {
 	return s->running > 0 || s->rollback_run != NULL;
 }
+
+char *
+session_output_text(const struct session *s, const char *line, size_t len)
+{
+	char *clean = audit_scrub(s->audit, line, len);
+	char *e = esc_str(clean, 0);
+
+	free(clean);
+	return e;
+}
+
+const char *
+session_audit_text(const struct session *s)
+{
+	if (s->audit == NULL)
+		return "none (read-only)";
+	return audit_refused(s->audit) ? "REFUSED" : "ok";
+}
+
+const char *
+session_audit_refusal(const struct session *s)
+{
+	if (s->audit == NULL || !audit_refused(s->audit))
+		return NULL;
+	return audit_refusal(s->audit);
+}

@@ -97,6 +97,16 @@ void		 session_restore(struct session *, size_t step,
 		     enum step_state, const char *observed);
 const struct step_run *session_step(const struct session *, size_t step);
 bool		 session_busy(const struct session *);
+/* A line of a command's output as a screen may show it: every secret
+ * redacted, control characters escaped.  A new string. */
+char		*session_output_text(const struct session *, const char *line,
+		     size_t len);
+/* The audit log as the screen names it: "ok", "REFUSED", or
+ * "none (read-only)" when there is none. */
+const char	*session_audit_text(const struct session *);
+/* Why the audit log stopped taking records, or NULL while it takes them
+ * (or when there is none). */
+const char	*session_audit_refusal(const struct session *);
 const char	*step_state_name(enum step_state);
 /* True for the kinds that change the world in this session. */
 bool		 session_step_is_action(const struct session *, size_t step);

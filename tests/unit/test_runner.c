@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "loop.h"
@@ -348,6 +349,38 @@ START_TEST(output_held_outside_the_group_does_not_hold_the_step)
 }
 END_TEST
 
+START_TEST(only_the_commands_children_are_reaped)
+{
+	struct got g;
+	pid_t other;
+	int status;
+
+	/* A child of rehearse that is not a command (a test server, say)
+	 * is left to whoever started it. */
+	if ((other = fork()) == 0)
+		_exit(7);
+	usleep(50000);
+	run_it("true", NULL, 10, &g);
+	ck_assert_int_eq(g.res.exit_code, 0);
+	ck_assert_int_eq(waitpid(other, &status, 0), other);
+	ck_assert_int_eq(WEXITSTATUS(status), 7);
+	got_free(&g);
+}
+END_TEST
+
+START_TEST(a_quick_exit_is_reaped_without_polling)
+{
+	struct got g;
+	double t0 = loop_now();
+
+	/* It exits before SIGCHLD is watched: the first look finds it. */
+	run_it("true", NULL, 10, &g);
+	ck_assert(g.done);
+	ck_assert(loop_now() - t0 < 1);
+	got_free(&g);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -365,6 +398,8 @@ main(void)
 	tcase_add_test(tc, secret_variables_are_withheld_unless_passed);
 	tcase_add_test(tc, what_is_left_running_is_stopped_and_counted);
 	tcase_add_test(tc, output_held_outside_the_group_does_not_hold_the_step);
+	tcase_add_test(tc, only_the_commands_children_are_reaped);
+	tcase_add_test(tc, a_quick_exit_is_reaped_without_polling);
 	suite_add_tcase(s, tc);
 	return tap_run(s);
 }

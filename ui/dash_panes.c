@@ -1,0 +1,410 @@
+/* dash_panes.c: drawing the dashboard: the header and its banner, the
+ * steps, the selected step's detail, the Redis and HTTP readouts, the
+ * output of commands and the rollback bar.  It reads the session, the
+ * readouts and the monitor; it changes nothing. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "curses_inc.h"
+#include "dash.h"
+#include "dashboard.h"
+#include "draw.h"
+#include "glyphs.h"
+#include "loop.h"
+#include "monitor.h"
+#include "readout.h"
+#include "redis.h"
+#include "runbook_show.h"
+#include "session.h"
+#include "textesc.h"
+#include "xmalloc.h"
+
+static int
+state_pair(enum step_state s)
+{
+	switch (s) {
+	case STEP_PASSED:
+		return PAIR_OK;
+	case STEP_FAILED:
+		return PAIR_FAIL;
+	case STEP_DEGRADED:
+	case STEP_RUNNING:
+		return PAIR_WARN;
+	default:
+		return 0;
+	}
+}
+
+static const char *
+state_glyph(const struct dash *d, enum step_state s)
+{
+	switch (s) {
+	case STEP_PASSED:
+		return d->g->pass;
+	case STEP_FAILED:
+		return d->g->fail;
+	case STEP_DEGRADED:
+		return d->g->degraded;
+	case STEP_SKIPPED:
+		return d->g->skipped;
+	case STEP_RUNNING:
+		return d->g->running;
+	case STEP_PENDING:
+		break;
+	}
+	return d->g->pending;
+}
+
+static void
+draw_header(struct dash *d)
+{
+	const struct runbook *rb = d->rb;
+	char line[512];
+	const char *audit = session_audit_text(d->session);
+	const char *refusal = session_audit_refusal(d->session);
+
+	snprintf(line, sizeof line, " rehearse  %s  owner: %s  env: %s  audit: "
+	    "%s", rb->title, rb->owner, rb->environment, audit);
+	ui_attr(PAIR_HEAD, A_REVERSE, true);
+	mvhline(0, 0, ' ', COLS);
+	{
+		char *e = esc_str(line, 0);
+		ui_put(0, 0, COLS, e);
+		free(e);
+	}
+	ui_attr(PAIR_HEAD, A_REVERSE, false);
+	if (d->env->read_only || refusal != NULL) {
+		ui_attr(PAIR_BANNER, A_REVERSE | A_BOLD, true);
+		mvhline(1, 0, ' ', COLS);
+		if (d->env->read_only)
+			ui_put(1, 0, COLS, " READ-ONLY: live readouts only; no "
+			    "purge, no command, nothing written");
+		else {
+			char *e = xprintf(" THE AUDIT LOG STOPPED (%s): "
+			    "destructive actions are refused",
+			    refusal);
+			ui_put(1, 0, COLS, e);
+			free(e);
+		}
+		ui_attr(PAIR_BANNER, A_REVERSE | A_BOLD, false);
+	}
+}
+
+static int
+draw_steps(struct dash *d, int top, int height, int width)
+{
+	const struct step_run *r;
+	size_t i, first = 0;
+	char line[256], *t;
+	int y = top;
+
+	if (d->sel >= (size_t)height)
+		first = d->sel - (size_t)height + 1;
+	for (i = first; i < d->rb->nsteps && y < top + height; i++) {
+		if (!dash_visible(d, i))
+			continue;
+		r = session_step(d->session, i);
+		t = esc_str(d->rb->steps[i].title, 0);
+		snprintf(line, sizeof line, "%c%2zu %s %s", i == d->sel ? '>' :
+		    ' ', i + 1, state_glyph(d, r->state), t);
+		free(t);
+		if (i == d->sel)
+			attron(A_REVERSE);
+		ui_attr(state_pair(r->state), A_BOLD, state_pair(r->state) != 0);
+		ui_put(y, 0, width - 1, line);
+		ui_attr(state_pair(r->state), A_BOLD, false);
+		if (i == d->sel)
+			attroff(A_REVERSE);
+		y++;
+	}
+	return y;
+}
+
+/* Wraps text over at most rows lines of width. */
+static int
+wrap(int y, int x, int width, int rows, const char *label, const char *text)
+{
+	char *e, *s;
+	size_t len;
+	int used = 0, lw = (int)strlen(label);
+
+	if (text == NULL || rows <= 0)
+		return y;
+	e = esc_str(text, 0);
+	s = e;
+	attron(A_BOLD);
+	ui_put(y, x, width, label);
+	attroff(A_BOLD);
+	while (*s != '\0' && used < rows) {
+		len = strlen(s);
+		if ((int)len > width - lw)
+			len = (size_t)(width - lw);
+		ui_put(y + used, x + lw, (int)len, s);
+		s += len;
+		used++;
+	}
+	free(e);
+	return y + (used ? used : 1);
+}
+
+static void
+draw_detail(struct dash *d, int top, int left, int height, int width)
+{
+	const struct rb_step *st = &d->rb->steps[d->sel];
+	const struct step_run *r = session_step(d->session, d->sel);
+	char *what = step_describe(d->rb, st), *line;
+	int y = top, end = top + height;
+	size_t i;
+
+	line = xprintf("Step %zu: ", d->sel + 1);
+	y = wrap(y, left, width, 1, line, st->title);
+	free(line);
+	y = wrap(y, left, width, 2, "does:     ", what);
+	free(what);
+	y = wrap(y, left, width, 2, "why:      ", st->why);
+	y = wrap(y, left, width, 2, "expect:   ", st->expect_text);
+	y = wrap(y, left, width, 2, "owner:    ", st->owner_note);
+	if (step_kind_of(st)->person)
+		y = wrap(y, left, width, 2, "check:    ", st->instruction);
+	ui_attr(state_pair(r->state), A_BOLD, state_pair(r->state) != 0);
+	y = wrap(y, left, width, 1, "state:    ", step_state_name(r->state));
+	ui_attr(state_pair(r->state), A_BOLD, false);
+	if (y < end)
+		y = wrap(y, left, width, 2, "observed: ", r->observed);
+	if (y < end && r->reason != NULL && r->state != STEP_PASSED)
+		y = wrap(y, left, width, 2, "why not:  ", r->reason);
+	for (i = 0; i < r->checks.n && y < end; i++) {
+		if (r->checks.v[i].verdict == VERDICT_PASS)
+			continue;
+		line = xprintf("%s %s: expected %s, got %s",
+		    verdict_name(r->checks.v[i].verdict), r->checks.v[i].what,
+		    r->checks.v[i].expected, r->checks.v[i].observed);
+		ui_attr(PAIR_FAIL, A_BOLD, true);
+		ui_put(y++, left + 2, width - 2, line);
+		ui_attr(PAIR_FAIL, A_BOLD, false);
+		free(line);
+	}
+}
+
+static const char *
+human_bytes(long long n, char *buf, size_t len)
+{
+	if (n >= 1 << 30)
+		snprintf(buf, len, "%.1fG", (double)n / (1 << 30));
+	else if (n >= 1 << 20)
+		snprintf(buf, len, "%.1fM", (double)n / (1 << 20));
+	else if (n >= 1 << 10)
+		snprintf(buf, len, "%.1fK", (double)n / (1 << 10));
+	else
+		snprintf(buf, len, "%lld", n);
+	return buf;
+}
+
+static int
+draw_redis(struct dash *d, int y, int left, int width)
+{
+	const struct readout *x;
+	char state[300], mem[32], line[512], role[200];
+	size_t i;
+	bool up;
+
+	if (d->env->redis == NULL)
+		return y;
+	redis_describe(d->env->redis, state, sizeof state);
+	x = readouts_get(d->ro);
+	up = redis_status(d->env->redis)->state == REDIS_UP;
+	readout_describe_role(&x->node, role, sizeof role);
+	ui_attr(up ? PAIR_OK : PAIR_FAIL, A_BOLD, true);
+	snprintf(line, sizeof line, "redis %s%s%s", state, up && x->state ==
+	    READOUT_OK ? ", " : "", up && x->state == READOUT_OK ? role : "");
+	ui_put(y, left, width, line);
+	ui_attr(up ? PAIR_OK : PAIR_FAIL, A_BOLD, false);
+	y++;
+	if (up && x->state == READOUT_UNKNOWN) {
+		/* Unknown is unknown: no stale or zero numbers. */
+		snprintf(line, sizeof line, "  readouts unknown: %s", x->why);
+		ui_attr(PAIR_FAIL, A_BOLD, true);
+		ui_put(y++, left, width, line);
+		ui_attr(PAIR_FAIL, A_BOLD, false);
+	} else if (x->valid) {
+		snprintf(line, sizeof line, "  mem %s  hit %s  ops %lld/s  keys %lld"
+		    "  evicted %lld  clients %lld", human_bytes(x->used_memory,
+		    mem, sizeof mem), x->hit_ratio < 0 ? "n/a" : "", x->ops_per_sec,
+		    x->dbsize, x->evicted, x->clients);
+		if (x->hit_ratio >= 0) {
+			char ratio[16];
+			snprintf(ratio, sizeof ratio, "%.2f", x->hit_ratio);
+			snprintf(line, sizeof line, "  mem %s  hit %s  ops %lld/s  "
+			    "keys %lld  evicted %lld  clients %lld", mem, ratio,
+			    x->ops_per_sec, x->dbsize, x->evicted, x->clients);
+		}
+		ui_put(y++, left, width, line);
+	}
+	for (i = 0; i < x->nroutes; i++) {
+		const struct route_keys *rk = &x->routes[i];
+		if (d->rb->routes[i].nkeys == 0)
+			continue;
+		if (rk->known)
+			snprintf(line, sizeof line, "  %s: %s%zu keys",
+			    d->rb->routes[i].name, rk->over ? ">" : "",
+			    rk->count);
+		else
+			snprintf(line, sizeof line, "  %s: counting...",
+			    d->rb->routes[i].name);
+		ui_put(y++, left, width, line);
+	}
+	return y;
+}
+
+static int
+draw_http(struct dash *d, int y, int left, int width)
+{
+	const struct watch *w;
+	struct buf spark;
+	char line[512], *e;
+	size_t i;
+
+	for (i = 0; i < monitor_count(d->mon); i++) {
+		w = monitor_get(d->mon, i);
+		const char *who = w->profile == RB_NONE ? "anon" :
+		    d->rb->http.profiles[w->profile].name;
+		buf_init(&spark);
+		buf_add(&spark, "", 0);
+		glyphs_sparkline(d->g, w->history, w->nhistory, 12, &spark);
+		if (w->waiting && loop_now() - w->sent > 1.0)
+			snprintf(line, sizeof line, "%-12.12s %-9.9s waiting %.1f s",
+			    d->rb->routes[w->route].name, who,
+			    loop_now() - w->sent);
+		else if (!w->seen)
+			snprintf(line, sizeof line, "%-12.12s %-9.9s ...",
+			    d->rb->routes[w->route].name, who);
+		else if (!w->ok)
+			snprintf(line, sizeof line, "%-12.12s %-9.9s %s",
+			    d->rb->routes[w->route].name, who, w->error);
+		else
+			snprintf(line, sizeof line, "%-12.12s %-9.9s %3ld %-6.6s "
+			    "%6.1f ms  fb %6.1f  %s  p50 %.1f p95 %.1f",
+			    d->rb->routes[w->route].name, who, w->status,
+			    w->cache, w->total_ms, w->ttfb_ms, spark.data,
+			    w->p50_ms, w->p95_ms);
+		buf_free(&spark);
+		e = esc_str(line, 0);
+		ui_attr(w->seen && !w->ok ? PAIR_FAIL : 0, A_BOLD,
+		    w->seen && !w->ok);
+		ui_put(y++, left, width, e);
+		ui_attr(PAIR_FAIL, A_BOLD, false);
+		free(e);
+	}
+	return y;
+}
+
+static void
+draw_output(struct dash *d, int top, int left, int height, int width)
+{
+	size_t first, i;
+	int y = top;
+
+	if (height <= 0 || d->nout == 0)
+		return;
+	first = d->nout > (size_t)height ? d->nout - (size_t)height : 0;
+	for (i = first; i < d->nout && y < top + height; i++)
+		ui_put(y++, left, width, d->out[i]);
+}
+
+static void
+draw_rollback_bar(struct dash *d, int y)
+{
+	const struct rb_rollback *rl;
+	char line[512], check[96], when[16], *e;
+	struct tm tm;
+	size_t i;
+
+	mvhline(y, 0, ' ', COLS);
+	if (d->rb->nrollbacks == 0) {
+		ui_put(y, 0, COLS, " no rollback in this runbook");
+		return;
+	}
+	rl = &d->rb->rollbacks[0];
+	/* When its check last ran, and how it went. */
+	check[0] = '\0';
+	for (i = 0; i < d->rb->nsteps; i++) {
+		const struct step_run *r = session_step(d->session, i);
+		if (d->rb->steps[i].rollback != 0 || r->ended == 0)
+			continue;
+		localtime_r(&r->ended, &tm);
+		strftime(when, sizeof when, "%H:%M:%S", &tm);
+		snprintf(check, sizeof check, "  | check %s at %s",
+		    step_state_name(r->state), when);
+	}
+	if (check[0] == '\0' && rl->has_check)
+		snprintf(check, sizeof check, "  | check not run yet");
+	snprintf(line, sizeof line, " [b] rollback %s: %s%s%s%s", rl->name,
+	    rl->run.text, check, d->rollback_seen[0] ? "  | " : "",
+	    d->rollback_seen);
+	e = esc_str(line, 0);
+	ui_attr(PAIR_WARN, A_BOLD, true);
+	ui_put(y, 0, COLS, e);
+	ui_attr(PAIR_WARN, A_BOLD, false);
+	free(e);
+}
+
+void
+dash_draw(struct dash *d)
+{
+	int top = d->env->read_only || session_audit_refusal(d->session) !=
+	    NULL ? 2 : 1;
+	int bottom = LINES - 2, leftw = COLS / 3 < 24 ? 24 : COLS / 3;
+	int right = leftw + 1, rw = COLS - right, y, outh;
+
+	if (leftw > 44)
+		leftw = 44, right = 45, rw = COLS - right;
+	draw_header(d);
+	dash_clock_text(d, d->clock, sizeof d->clock);
+	if (LINES < 12 || COLS < 40) {
+		ui_put(top, 0, COLS, "terminal too small");
+		return;
+	}
+	draw_steps(d, top, bottom - top, leftw);
+	mvvline(top, leftw, ACS_VLINE, bottom - top);
+	draw_detail(d, top, right, (bottom - top) / 2, rw);
+	y = top + (bottom - top) / 2;
+	mvhline(y++, right, ACS_HLINE, rw);
+	y = draw_redis(d, y, right, rw);
+	y = draw_http(d, y, right, rw);
+	outh = bottom - y - 1;
+	if (outh > 0 && d->nout > 0) {
+		mvhline(y++, right, ACS_HLINE, rw);
+		draw_output(d, y, right, outh, rw);
+	}
+	draw_rollback_bar(d, bottom);
+}
+
+void
+dash_clock_text(const struct dash *d, char *buf, size_t len)
+{
+	const struct watch *w;
+	size_t i, used = 0;
+	int n;
+
+	buf[0] = '\0';
+	if (d->env->redis != NULL) {
+		/* "connecting (1.2 s)", "down: ... (retry in 3 s)" */
+		redis_describe(d->env->redis, buf, len);
+		used = strlen(buf);
+	}
+	for (i = 0; i < monitor_count(d->mon) && used < len; i++) {
+		w = monitor_get(d->mon, i);
+		if (!w->waiting || loop_now() - w->sent <= 1.0)
+			continue;
+		n = snprintf(buf + used, len - used, "%zu %.1f;", i,
+		    loop_now() - w->sent);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
