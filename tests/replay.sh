@@ -11,43 +11,9 @@ LC_ALL=C.UTF-8 LANG=C.UTF-8; export LC_ALL LANG
 : "${REHEARSE:=./rehearse}" "${AUDIT_TOOL:=./tests/tools/audit_tool}" "${top_srcdir:=.}"
 REHEARSE=$(cd "$(dirname "$REHEARSE")" && pwd)/$(basename "$REHEARSE")
 tmp=$(mktemp -d)
-sock="$tmp/tmux.0.sock"
-starts=0
-cleanup() {
-	for s in "$tmp"/tmux.*.sock; do tmux -S "$s" kill-server 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		screen | sed 's/^/# /'
-	fi
-}
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
-t() { tmux -S "$sock" "$@"; }
-screen() { t capture-pane -p -t rp 2>/dev/null; }
-keys() { t send-keys -t rp "$@"; }
-wait_for() {	# wait_for REGEX [SECONDS]
-	local end=$(( $(date +%s%N) / 1000000 + ${2:-10} * 1000 ))
-	while [ $(( $(date +%s%N) / 1000000 )) -lt $end ]; do
-		screen | grep -q -E -- "$1" && return 0
-		sleep 0.05
-	done
-	return 1
-}
-start() {	# start ARGS...: a command in a fresh tmux server, 120x32
-	t kill-server 2>/dev/null
-	starts=$((starts + 1))
-	sock="$tmp/tmux.$starts.sock"
-	t -f /dev/null new-session -d -s rp -x 120 -y 32 \
-	    "env LANG=C.UTF-8 $* ; echo EXITED \$?; sleep 120"
-}
+tmux_session=rp tmux_cols=120 tmux_rows=32
+. "$top_srcdir/tests/lib.sh"
+ok_diag=ok_screen
 rows() {	# rows REGEX: timeline rows whose type matches
 	screen | grep -c -E "│ +[#]? *[0-9]+ [0-9:.]+ +. $1"
 }

@@ -9,48 +9,17 @@
 set -u
 : "${REHEARSE:=./rehearse}" "${top_srcdir:=.}" "${top_builddir:=.}"
 tmp=$(mktemp -d)
-rpid=
-spid=
-cleanup() {
-	[ -n "$spid" ] && kill "$spid" 2>/dev/null
-	[ -n "$rpid" ] && kill "$rpid" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		sed 's/^/# /' "$tmp/out" "$tmp/err" 2>/dev/null | tail -40
-	fi
-}
-
 . "$top_srcdir/tests/lib.sh"
+ok_lines=40
 rport=$(( 21000 + $$ % 20000 ))
 start_redis
 
 export STAGE_VERSION_FILE="$tmp/version"
-"$top_builddir/tests/stage/stage" --port 0 --port-file "$tmp/port" \
-    --redis "redis://127.0.0.1:$rport/0" --db-delay-ms 30 \
-    --version-file "$STAGE_VERSION_FILE" >/dev/null 2>"$tmp/stage.log" &
-spid=$!
-i=0
-while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-sport=$(cat "$tmp/port")
-base="http://127.0.0.1:$sport"
+start_stage --db-delay-ms 30 --version-file "$STAGE_VERSION_FILE"
 
 # The demo runbook, pointed at these servers; its commands run next to it.
-mkdir -p "$tmp/rb"
-ln -s "$(cd "$top_srcdir/runbooks/demo" && pwd)" "$tmp/rb/demo"
-sed -e "s|127.0.0.1:6390|127.0.0.1:$rport|; s|127.0.0.1:8090|127.0.0.1:$sport|" \
-    -e 's|timeout_s: 30|timeout_s: 10|' \
-    "$top_srcdir/runbooks/demo.yml" >"$tmp/rb/demo.yml"
-STAGE_SESSION=$(curl -s -D - -o /dev/null "$base/login?user=alice" |
-    sed -n 's/^Set-Cookie: \([^;]*\).*/\1/p')
+demo_runbook "$tmp/rb" -e 's|timeout_s: 30|timeout_s: 10|'
+STAGE_SESSION=$(stage_login user=alice)
 export STAGE_SESSION
 
 run() {
