@@ -1,6 +1,7 @@
 #!/bin/bash
 # replay.sh: `rehearse replay` in a real terminal (tmux): a recorded
 # rehearsal browsed (steps, timeline, detail, filters, search, playback),
+# its screens compared with expected dumps (tests/screens/replay-*.txt),
 # --follow on a growing log, a tampered log, a hostile log, the picker, and
 # the proof that replay is read-only: under strace it connects nowhere,
 # executes nothing and writes no file, and it runs in a network namespace
@@ -97,6 +98,56 @@ ok $? "? shows the keys"
 keys q
 wait_for "EXITED 0" && ! screen | grep -q "intact: 13"
 ok $? "q quits, the terminal is restored, exit 0"
+
+# Screen dumps: replay's screens are deterministic but for a few fields,
+# which norm replaces before comparing with tests/screens/replay-NAME.txt:
+# the temporary folder, dates and times, durations, byte offsets, session
+# ids and hashes, user@host.  Drawn 250 columns wide, so that no line is
+# cut where a normalised field changed its length.
+# WRITE_DUMPS=1 writes the dumps instead (then look at git diff).
+me="$(id -un)@$(hostname)"
+norm() {
+	sed -E -e "s|$tmp|TMP|g" -e "s|by $me on $(hostname)|by USER@HOST on HOST|g" \
+	    -e "s|$me|USER@HOST|g" \
+	    -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]+Z)?/DATE/g' \
+	    -e 's/[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?/TIME/g' \
+	    -e 's/[0-9a-f]{32,64}/HEX/g' \
+	    -e 's/[0-9]+(\.[0-9]+)? (ms|s)\b/N \2/g' -e 's/^(data\.ms: ).*/\1N/' \
+	    -e 's/byte [0-9]+, [0-9]+ bytes/byte N, N bytes/' -e 's/ +$//'
+}
+dump() {	# dump NAME: the screen matches its dump (retried for 3 s)
+	local want="$top_srcdir/tests/screens/replay-$1.txt" end=$(( $(now_ms) + 3000 ))
+	while :; do
+		screen | norm >"$tmp/dump-$1.txt"
+		if [ -n "${WRITE_DUMPS:-}" ]; then
+			cp "$tmp/dump-$1.txt" "$want"
+			return 0
+		fi
+		diff -u "$want" "$tmp/dump-$1.txt" >"$tmp/dump.diff" && return 0
+		[ "$(now_ms)" -lt $end ] || break
+		sleep 0.1
+	done
+	sed 's/^/# /' "$tmp/dump.diff" | head -40
+	return 1
+}
+start -x 250 -y 32 "$REHEARSE" replay --max-wait 0.05 "$log"
+wait_for "intact: 13 records, chain verified"
+dump main
+ok $? "screen dump: the opening screen (tests/screens/replay-main.txt)"
+keys x Enter
+wait_for "record on line 8"
+dump detail
+ok $? "screen dump: the first failure's record in full (replay-detail.txt)"
+keys q F
+wait_for "filter: failures"
+dump failures
+ok $? "screen dump: failures only (replay-failures.txt)"
+keys c '?'
+wait_for "rehearse replay: keys"
+dump help
+ok $? "screen dump: the help box over the timeline (replay-help.txt)"
+keys q q
+wait_for "EXITED 0"
 
 # Read-only by construction.
 if command -v strace >/dev/null; then
