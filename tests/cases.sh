@@ -36,14 +36,8 @@ tmp=$(mktemp -d)
 . "$top_srcdir/tests/lib.sh"
 ok_lines=40
 rport=$(( 26000 + $$ % 20000 ))
-start_redis
-export STAGE_VERSION_FILE="$tmp/version"
-echo 1.5.1 >"$STAGE_VERSION_FILE"
-start_stage --db-delay-ms 30 --version-file "$STAGE_VERSION_FILE"
-mkdir -p "$tmp/rb"
-ln -s "$(cd "$top_srcdir/runbooks/demo" && pwd)" "$tmp/rb/demo"
-STAGE_SESSION=$(stage_login user=alice)
-export STAGE_SESSION
+stage_env 30 user=alice
+demo_link "$tmp/rb"
 
 # verdict N: the verdict of step N in the batch summary.
 verdict() { sed -n "s/^$1 *\([a-z]*\) .*/\1/p" "$tmp/out"; }

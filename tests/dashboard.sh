@@ -17,13 +17,8 @@ step_glyph() {	# the state glyph of step N on the list
 }
 
 rport=$(( 23000 + $$ % 20000 ))
-start_redis
-export STAGE_VERSION_FILE="$tmp/version"
-echo 1.5.1 >"$STAGE_VERSION_FILE"
-start_stage --db-delay-ms 20 --version-file "$STAGE_VERSION_FILE"
+stage_env 20
 demo_runbook "$tmp/rb" -e 's|samples: 20|samples: 5|'
-STAGE_SESSION=$(stage_login)
-export STAGE_SESSION
 
 start "$REHEARSE" run --audit "$tmp/demo.jsonl" "$tmp/rb/demo.yml"
 wait_for "redis up" && wait_for "blog-post +anon +200" && wait_for "owner: web-platform"

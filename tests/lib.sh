@@ -107,14 +107,30 @@ stage_login() {
 	curl -s -D - -o /dev/null "$base/login${1:+?$1}" |
 	    sed -n 's/^Set-Cookie: \([^;]*\).*/\1/p'
 }
+# stage_env DELAY_MS [QUERY]: a private Redis, the stage app at release
+# 1.5.1 with its database DELAY_MS slow, and a login (stage_login QUERY):
+# $STAGE_VERSION_FILE and $STAGE_SESSION exported, as the demo's commands
+# and profiles want them.
+stage_env() {
+	start_redis
+	export STAGE_VERSION_FILE="$tmp/version"
+	echo 1.5.1 >"$STAGE_VERSION_FILE"
+	start_stage --db-delay-ms "$1" --version-file "$STAGE_VERSION_FILE"
+	STAGE_SESSION=$(stage_login "${2:-}")
+	export STAGE_SESSION
+}
+# demo_link DIR: DIR, with a link to runbooks/demo/ in it: a runbook there
+# can run ./demo/deploy.sh.
+demo_link() {
+	mkdir -p "$1"
+	ln -s "$(cd "$top_srcdir/runbooks/demo" && pwd)" "$1/demo"
+}
 # demo_runbook DIR [SED-ARGS...]: runbooks/demo.yml pointed at $rport and
-# $sport, written to DIR/demo.yml next to a link to its demo/ scripts;
-# SED-ARGS edit it further.
+# $sport, written to DIR/demo.yml (demo_link DIR); SED-ARGS edit it further.
 demo_runbook() {
 	_dir=$1
 	shift
-	mkdir -p "$_dir"
-	ln -s "$(cd "$top_srcdir/runbooks/demo" && pwd)" "$_dir/demo"
+	demo_link "$_dir"
 	sed -e "s|127.0.0.1:6390|127.0.0.1:$rport|; s|127.0.0.1:8090|127.0.0.1:$sport|" \
 	    "$@" "$top_srcdir/runbooks/demo.yml" >"$_dir/demo.yml"
 }

@@ -11,15 +11,10 @@ tmp=$(mktemp -d)
 . "$top_srcdir/tests/lib.sh"
 ok_lines=40
 rport=$(( 21000 + $$ % 20000 ))
-start_redis
-
-export STAGE_VERSION_FILE="$tmp/version"
-start_stage --db-delay-ms 30 --version-file "$STAGE_VERSION_FILE"
+stage_env 30 user=alice
 
 # The demo runbook, pointed at these servers; its commands run next to it.
 demo_runbook "$tmp/rb" -e 's|timeout_s: 30|timeout_s: 10|'
-STAGE_SESSION=$(stage_login user=alice)
-export STAGE_SESSION
 
 run() {
 	"$REHEARSE" run --batch "$@" >"$tmp/out" 2>"$tmp/err"
