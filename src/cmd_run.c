@@ -203,7 +203,7 @@ on_previewed(struct session *s, size_t i, const struct purge *p, void *arg)
 	char *cause = NULL, *e;
 
 	fprintf(stderr, "  preview: %zu keys match; sample:\n", rep->previewed);
-	for (j = 0; purge_sample(p, j, &k, &len) && j < 5; j++) {
+	for (j = 0; purge_sample(p, j, &k, &len) && j < PURGE_SAMPLE; j++) {
 		e = esc_text(k, len, ESC_BACKSLASH);
 		fprintf(stderr, "    %s\n", e);
 		free(e);

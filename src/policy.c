@@ -6,34 +6,6 @@
 
 #include "policy.h"
 
-/* The properties of each kind; the decision below only reads these. */
-static const struct policy_kind kinds[STEP_NKINDS] = {
-	[STEP_HTTP] =		{ false, false, false, false },
-	[STEP_MEASURE] =	{ false, false, false, true },
-	[STEP_WAIT] =		{ false, false, false, false },
-	[STEP_PURGE] =		{ true, false, false, false },
-	[STEP_RUN] =		{ true, false, false, false },
-	[STEP_ROLLBACK_CHECK] =	{ true, true, false, false },
-	[STEP_MANUAL] =		{ false, false, true, false },
-};
-
-const struct policy_kind *
-policy_kind(enum step_kind k)
-{
-	return &kinds[k];
-}
-
-bool
-policy_acts(const struct runbook *rb, size_t i)
-{
-	const struct rb_step *st = &rb->steps[i];
-	const struct policy_kind *k = &kinds[st->kind];
-
-	if (!k->acts)
-		return false;
-	return !(k->check_safe && rb->rollbacks[st->rollback].check_safe);
-}
-
 static struct policy_decision
 decided(enum policy_verdict v, enum policy_show show, const char *why)
 {
@@ -42,14 +14,14 @@ decided(enum policy_verdict v, enum policy_show show, const char *why)
 	return d;
 }
 
-/* Whether a step before i acts and check skips it: a purge. */
+/* Whether a step before i upsets a timing and check skips it: a purge. */
 static bool
-after_skipped_purge(const struct runbook *rb, size_t i)
+after_skipped_upset(const struct runbook *rb, size_t i)
 {
 	size_t j;
 
 	for (j = 0; j < i; j++)
-		if (rb->steps[j].kind == STEP_PURGE)
+		if (step_kind_of(&rb->steps[j])->upsets_timing)
 			return true;
 	return false;
 }
@@ -59,8 +31,8 @@ policy_decide(const struct runbook *rb, size_t i, enum policy_mode mode,
     unsigned flags)
 {
 	const struct rb_step *st = &rb->steps[i];
-	const struct policy_kind *k = &kinds[st->kind];
-	bool acts = policy_acts(rb, i), ro = (flags & POLICY_READ_ONLY) != 0;
+	const struct step_kind *k = step_kind_of(st);
+	bool acts = step_acts(rb, i), ro = (flags & POLICY_READ_ONLY) != 0;
 	/* --yes confirms in a batch run only; check and --read-only take none. */
 	bool yes = (flags & POLICY_YES) != 0 && !ro && mode == POLICY_BATCH;
 
@@ -68,7 +40,7 @@ policy_decide(const struct runbook *rb, size_t i, enum policy_mode mode,
 	if (mode == POLICY_CHECK && (acts || k->person))
 		return decided(POLICY_SKIP, POLICY_SHOW_NONE,
 		    "not a read-only check");
-	if (mode == POLICY_CHECK && k->measures && after_skipped_purge(rb, i))
+	if (mode == POLICY_CHECK && k->measures && after_skipped_upset(rb, i))
 		return decided(POLICY_SKIP, POLICY_SHOW_NONE,
 		    "measures after a purge");
 	if (ro && (acts || k->person))	/* (a read-only run keeps no verdict) */
@@ -79,7 +51,7 @@ policy_decide(const struct runbook *rb, size_t i, enum policy_mode mode,
 		if (k->person)
 			return decided(POLICY_RUN, POLICY_SHOW_NONE, NULL);
 		if (acts)
-			return decided(POLICY_ASK, st->kind == STEP_PURGE ?
+			return decided(POLICY_ASK, k->preview ?
 			    POLICY_SHOW_PREVIEW : POLICY_SHOW_COMMAND, NULL);
 		if (st->confirm)
 			return decided(POLICY_ASK, POLICY_SHOW_STEP, NULL);
@@ -94,12 +66,7 @@ policy_decide(const struct runbook *rb, size_t i, enum policy_mode mode,
 		    decided(POLICY_REFUSE, POLICY_SHOW_NONE, "needs a person: "
 		    "run it on the dashboard, or confirm it with --yes");
 	if (acts && !yes)
-		return decided(POLICY_REFUSE, POLICY_SHOW_NONE,
-		    st->kind == STEP_PURGE ? "refused: a purge changes the "
-		    "world; run with --yes to allow it" : st->kind == STEP_RUN ?
-		    "refused: a command changes the world; run with --yes to "
-		    "allow it" : "refused: this rollback check is not marked "
-		    "check_safe; run with --yes to allow it");
+		return decided(POLICY_REFUSE, POLICY_SHOW_NONE, k->refusal);
 	if (st->confirm && !yes)
 		return mode == POLICY_CHECK || ro ?
 		    decided(POLICY_SKIP, POLICY_SHOW_NONE, "the runbook asks "

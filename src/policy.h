@@ -3,9 +3,10 @@
  * without --yes, `check`, --read-only) it answers: run it, ask the
  * operator first (and what to show), refuse it (why: the step fails) or
  * skip it (why).  Batch, check and the dashboard all ask here; nothing
- * else decides.  The answer rests on a per-kind property table (does the
- * kind change the world, can check_safe make it harmless, does it need a
- * person), so that it can move into a step-kind module later. */
+ * else decides.  The answer rests on what the step's kind says of itself
+ * (struct step_kind: does it change the world, can check_safe make it
+ * harmless, does it need a person, does it preview, why is it refused),
+ * and on the step's confirm. */
 #ifndef REHEARSE_POLICY_H
 #define REHEARSE_POLICY_H
 
@@ -46,18 +47,6 @@ struct policy_decision {
 	const char	*why;	/* REFUSE, SKIP: the reason (static) */
 };
 
-/* What the kind of step i is, for deciding. */
-struct policy_kind {
-	bool		 acts;		/* changes the world */
-	bool		 check_safe;	/* check_safe: true makes it harmless */
-	bool		 person;	/* needs a person's verdict */
-	bool		 measures;	/* a timing: meaningless in check after
-					 * a purge that check skipped */
-};
-
-const struct policy_kind *policy_kind(enum step_kind);
-/* Whether step i changes the world (an unsafe rollback check does). */
-bool		 policy_acts(const struct runbook *, size_t step);
 /* The decision for step i; flags are POLICY_YES | POLICY_READ_ONLY. */
 struct policy_decision policy_decide(const struct runbook *, size_t step,
 		     enum policy_mode, unsigned flags);

@@ -17,7 +17,6 @@
 #include "textesc.h"
 #include "xmalloc.h"
 
-#define PREVIEW_SAMPLE	10
 #define GROUP_BYTES	(8u * 1024 * 1024)	/* backup lines per sync */
 #define GROUP_KEYS	5000			/* keys per sync */
 #define DUMP_WINDOW	2048			/* DUMP+PTTL pairs in flight */
@@ -477,7 +476,7 @@ start_scan(struct purge *p)
 	o.patterns = p->route->keys;
 	o.npatterns = p->route->nkeys;
 	o.keep = true;
-	o.sample = PREVIEW_SAMPLE;
+	o.sample = PURGE_SAMPLE;
 	o.limit = p->route->allow_broad ? PURGE_HARD_LIMIT :
 	    (size_t)p->route->max_keys;
 	p->scan = scan_start(p->redis, &o, preview_done, p);

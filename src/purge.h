@@ -74,6 +74,10 @@ int		 purge_confirm(struct purge *);
 /* Stops after the batch in flight. */
 void		 purge_cancel(struct purge *);
 const struct purge_report *purge_report(const struct purge *);
+/* Keys in a preview's sample: all of them are recorded in purge.preview
+ * and shown before the confirmation, on the dashboard and in a batch. */
+#define PURGE_SAMPLE	10
+
 /* The i-th key of the preview's sample (binary); false past the end. */
 bool		 purge_sample(const struct purge *, size_t i, const char **key,
 		     size_t *len);

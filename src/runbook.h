@@ -9,8 +9,10 @@
 #include <stddef.h>
 
 #include "diag.h"
+#include "step.h"
 
-#define RB_NONE ((size_t)-1)	/* no index: no profile, no compare target */
+#define RB_NONE ((size_t)-1)	/* no index: no profile, no compare target;
+				 * the rollback in session hooks */
 
 enum match_op {
 	MATCH_EQUALS,
@@ -130,25 +132,16 @@ struct rb_rollback {
 	long		 timeout_s;
 };
 
-enum step_kind {
-	STEP_HTTP,
-	STEP_MEASURE,
-	STEP_WAIT,
-	STEP_PURGE,
-	STEP_RUN,
-	STEP_ROLLBACK_CHECK,
-	STEP_MANUAL,
-};
-#define STEP_NKINDS 7
-
 struct rb_step {
 	char		*id;		/* NULL when the runbook gives none */
 	char		*title;
 	char		*why;
 	char		*expect_text;	/* expected result in words */
 	char		*owner_note;
-	bool		 confirm;
-	enum step_kind	 kind;
+	bool		 confirm;	/* ask first; always true for the
+					 * kinds that always act (read by
+					 * policy_decide only) */
+	enum step_kind_id	 kind;		/* index in step_kinds[] */
 	unsigned	 line;
 	unsigned	 col;
 
@@ -211,8 +204,6 @@ struct runbook	*runbook_load_buffer(const char *path, const char *buf,
 		     size_t len, struct diags *d);
 void		 runbook_free(struct runbook *);
 
-/* "http", "measure", ... */
-const char	*step_kind_name(enum step_kind);
 /* Index of the named route, rollback, profile or step id, or RB_NONE. */
 size_t		 runbook_route(const struct runbook *, const char *);
 size_t		 runbook_rollback(const struct runbook *, const char *);
@@ -224,8 +215,6 @@ void		 rb_cmd_vars(const struct rb_cmd *, void (*fn)(const char *,
 		     void *), void *arg);
 /* True when name is one of rb->secret_vars. */
 bool		 runbook_secret_var(const struct runbook *, const char *name);
-/* True for a purge, run step (they change the world). */
-bool		 step_is_destructive(const struct rb_step *);
 /* True when a Redis glob pattern matches every key ("*", "?*", ""). */
 bool		 pattern_matches_all(const char *);
 

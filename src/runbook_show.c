@@ -39,10 +39,8 @@ runbook_print_counts(const struct runbook *rb, FILE *f)
 	free(t);
 }
 
-/* What a command is allowed beyond the default: the secret variables it
- * sees, and whether what it leaves running keeps running. */
-static void
-cmd_extras(struct buf *b, const struct rb_cmd *c)
+void
+runbook_cmd_extras(struct buf *b, const struct rb_cmd *c)
 {
 	size_t i;
 
@@ -52,56 +50,6 @@ cmd_extras(struct buf *b, const struct rb_cmd *c)
 		buf_adds(b, ")");
 	if (c->keep_background)
 		buf_adds(b, " (keeps what it leaves running)");
-}
-
-char *
-step_describe(const struct runbook *rb, const struct rb_step *s)
-{
-	struct buf b;
-	const char *route = s->route != RB_NONE ? rb->routes[s->route].name :
-	    "?";
-	const char *profile = s->profile != RB_NONE ?
-	    rb->http.profiles[s->profile].name : NULL;
-
-	buf_init(&b);
-	buf_adds(&b, step_kind_name(s->kind));
-	switch (s->kind) {
-	case STEP_HTTP:
-	case STEP_WAIT:
-	case STEP_MEASURE:
-		buf_addf(&b, " %s", route);
-		if (profile != NULL)
-			buf_addf(&b, " as %s", profile);
-		if (s->kind == STEP_MEASURE) {
-			buf_addf(&b, ", %ld sample%s", s->samples,
-			    plural((size_t)s->samples));
-			if (s->concurrency > 1)
-				buf_addf(&b, ", %ld at a time", s->concurrency);
-			if (s->compare != RB_NONE)
-				buf_addf(&b, ", compared with %s",
-				    rb->steps[s->compare].id);
-		}
-		if (s->kind == STEP_WAIT)
-			buf_addf(&b, ", every %gs for up to %gs", s->every_s,
-			    s->timeout_wait_s);
-		break;
-	case STEP_PURGE:
-		buf_addf(&b, " %s", route);
-		if (s->backup)
-			buf_adds(&b, ", with backup");
-		break;
-	case STEP_RUN:
-		buf_addf(&b, ": %s%s", s->cmd.shell ? "sh -c " : "",
-		    s->cmd.text);
-		cmd_extras(&b, &s->cmd);
-		break;
-	case STEP_ROLLBACK_CHECK:
-		buf_addf(&b, " %s", rb->rollbacks[s->rollback].name);
-		break;
-	case STEP_MANUAL:
-		break;
-	}
-	return buf_detach(&b);
 }
 
 void
@@ -158,7 +106,7 @@ runbook_print_summary(const struct runbook *rb, FILE *f)
 		free(d);
 		buf_init(&x);
 		buf_add(&x, "", 0);
-		cmd_extras(&x, &rl->run);
+		runbook_cmd_extras(&x, &rl->run);
 		if (x.len > 0) {
 			d = esc_str(x.data + 1, 0);
 			fprintf(f, "  %-20s       %s\n", "", d);

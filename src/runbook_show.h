@@ -7,11 +7,14 @@
 
 #include "runbook.h"
 
+struct buf;
+
 /* One line: "\"TITLE\", N steps, N routes, N rollbacks". */
 void	 runbook_print_counts(const struct runbook *, FILE *);
 /* Title, owner, targets, routes, rollbacks and the numbered steps. */
 void	 runbook_print_summary(const struct runbook *, FILE *);
-/* What a step does, in a few words ("measure blog-post, 20 samples"). */
-char	*step_describe(const struct runbook *, const struct rb_step *);
+/* What a command is allowed beyond the default: " (sees $A, $B)" for the
+ * secret variables it sees, " (keeps what it leaves running)". */
+void	 runbook_cmd_extras(struct buf *, const struct rb_cmd *);
 
 #endif

@@ -1,12 +1,13 @@
 /* session.h: the step engine the dashboard and batch mode share.  It owns
  * the step states (pending, running, passed, degraded, failed, skipped with
- * a reason), runs each kind of step through an ops table, keeps results and
- * measurements for later comparison, and records every transition and
- * result in the audit log.
+ * a reason), runs each kind of step through its struct step_kind (step.h),
+ * keeps results and measurements for later comparison, and records every
+ * transition in the audit log.
  *
- * Read-only sessions are built with a table in which the steps that change
- * the world (purge, run, and rollback checks not marked safe) only skip,
- * and without the rollback action: the action layer is not reachable. */
+ * In a read-only session (and in check) a step that changes the world
+ * (step_acts(): purge, run, and rollback checks not marked safe) only
+ * skips, whatever the caller decided: its kind's start is not reached;
+ * nor is the rollback. */
 #ifndef REHEARSE_SESSION_H
 #define REHEARSE_SESSION_H
 
@@ -50,7 +51,8 @@ struct step_run {
 struct session;
 
 struct session_hooks {
-	/* A step changed state (or made progress). */
+	/* A step changed state (or made progress); step is RB_NONE for
+	 * the rollback (so for output). */
 	void	(*changed)(struct session *, size_t step, void *arg);
 	/* A line of a command's output. */
 	void	(*output)(struct session *, size_t step, const char *line,

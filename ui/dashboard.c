@@ -252,7 +252,7 @@ draw_detail(struct dash *d, int top, int left, int height, int width)
 	y = wrap(y, left, width, 2, "why:      ", st->why);
 	y = wrap(y, left, width, 2, "expect:   ", st->expect_text);
 	y = wrap(y, left, width, 2, "owner:    ", st->owner_note);
-	if (st->kind == STEP_MANUAL)
+	if (step_kind_of(st)->person)
 		y = wrap(y, left, width, 2, "check:    ", st->instruction);
 	ui_attr(state_pair(r->state), A_BOLD, state_pair(r->state) != 0);
 	y = wrap(y, left, width, 1, "state:    ", step_state_name(r->state));
@@ -417,8 +417,7 @@ draw_rollback_bar(struct dash *d, int y)
 	check[0] = '\0';
 	for (i = 0; i < d->rb->nsteps; i++) {
 		const struct step_run *r = session_step(d->session, i);
-		if (d->rb->steps[i].kind != STEP_ROLLBACK_CHECK ||
-		    d->rb->steps[i].rollback != 0 || r->ended == 0)
+		if (d->rb->steps[i].rollback != 0 || r->ended == 0)
 			continue;
 		localtime_r(&r->ended, &tm);
 		strftime(when, sizeof when, "%H:%M:%S", &tm);
@@ -694,6 +693,7 @@ run_selected(struct dash *d)
 	const struct rb_step *st = &d->rb->steps[d->sel];
 	const struct step_run *r = session_step(d->session, d->sel);
 	struct policy_decision pd;
+	const struct rb_cmd *cmd;
 	char *what;
 
 	if (r->state != STEP_PENDING) {
@@ -714,7 +714,7 @@ run_selected(struct dash *d)
 		return;
 	case POLICY_RUN:
 		start_step(d, "");
-		if (st->kind == STEP_MANUAL)
+		if (step_kind_of(st)->person)
 			say(d, "manual step: p marks it pass, f marks it fail");
 		return;
 	case POLICY_ASK:
@@ -726,9 +726,8 @@ run_selected(struct dash *d)
 		start_step(d, "");
 		return;
 	case POLICY_SHOW_COMMAND:
-		what = st->kind == STEP_RUN ? xprintf("%s%s", st->cmd.shell ?
-		    "sh -c " : "", st->cmd.text) : xprintf("%s",
-		    d->rb->rollbacks[st->rollback].check.text);
+		cmd = step_kind_of(st)->command(d->rb, st);
+		what = xprintf("%s%s", cmd->shell ? "sh -c " : "", cmd->text);
 		ask(d, "Run this command?", NULL, start_step, NULL);
 		body(d, what);
 		free(what);
@@ -768,7 +767,7 @@ previewed(struct session *s, size_t i, const struct purge *p, void *arg)
 	    purge_no);
 	free(title);
 	free(count);
-	for (j = 0; purge_sample(p, j, &k, &len) && j < 6; j++) {
+	for (j = 0; purge_sample(p, j, &k, &len) && j < PURGE_SAMPLE; j++) {
 		e = esc_text(k, len, ESC_BACKSLASH);
 		body(d, e);
 		free(e);
@@ -787,7 +786,7 @@ on_changed(struct session *s, size_t i, void *arg)
 	struct dash *d = arg;
 
 	(void)s;
-	if (i == (size_t)-1) {
+	if (i == RB_NONE) {	/* the rollback */
 		snprintf(d->rollback_seen, sizeof d->rollback_seen,
 		    "last run: finished (see the output pane)");
 	}
@@ -954,7 +953,7 @@ key_normal(struct dash *d, int ch)
 		break;
 	case 'p':
 	case 'f':
-		if (st->kind != STEP_MANUAL) {
+		if (!step_kind_of(st)->person) {
 			say(d, "p and f mark manual steps");
 			break;
 		}

@@ -131,7 +131,7 @@ START_TEST(the_whole_matrix)
 	ck_assert_uint_eq(rb->nsteps, NROWS);
 	for (i = 0; i < NROWS; i++) {
 		ck_assert_str_eq(rb->steps[i].title, rows[i].title);
-		ck_assert_msg(policy_acts(rb, i) == rows[i].acts,
+		ck_assert_msg(step_acts(rb, i) == rows[i].acts,
 		    "%s: acts", rows[i].title);
 		p = rows[i].expect;
 		for (j = 0; j < NCOLS; j++) {
@@ -187,17 +187,17 @@ END_TEST
 /* The decision reads the kind's properties, not a list of kinds. */
 START_TEST(kind_properties)
 {
-	enum step_kind k;
+	enum step_kind_id k;
 
 	for (k = 0; k < STEP_NKINDS; k++)
-		ck_assert_ptr_nonnull(policy_kind(k));
-	ck_assert(policy_kind(STEP_PURGE)->acts);
-	ck_assert(policy_kind(STEP_RUN)->acts);
-	ck_assert(policy_kind(STEP_ROLLBACK_CHECK)->acts);
-	ck_assert(policy_kind(STEP_ROLLBACK_CHECK)->check_safe);
-	ck_assert(!policy_kind(STEP_HTTP)->acts);
-	ck_assert(policy_kind(STEP_MANUAL)->person);
-	ck_assert(policy_kind(STEP_MEASURE)->measures);
+		ck_assert_ptr_nonnull(step_kind(k));
+	ck_assert(step_kind(STEP_PURGE)->acts);
+	ck_assert(step_kind(STEP_RUN)->acts);
+	ck_assert(step_kind(STEP_ROLLBACK_CHECK)->acts);
+	ck_assert(step_kind(STEP_ROLLBACK_CHECK)->check_safe);
+	ck_assert(!step_kind(STEP_HTTP)->acts);
+	ck_assert(step_kind(STEP_MANUAL)->person);
+	ck_assert(step_kind(STEP_MEASURE)->measures);
 	ck_assert_str_eq(policy_verdict_name(POLICY_ASK), "ask");
 }
 END_TEST

@@ -347,6 +347,30 @@ START_TEST(all_errors_are_reported)
 }
 END_TEST
 
+/* An error under a section names the section once ("redis: unknown key",
+ * not "redis: redis: unknown key"). */
+START_TEST(section_named_once)
+{
+	static const char *const text[] = {
+		"runbook: r\nowner: o\nredis: { url: \"redis://h/0\", x: 1 }\n"
+		"steps:\n  - { title: T, manual: m }\n",
+		"runbook: r\nowner: o\nhttp: { base_url: \"http://h\", x: 1 }\n"
+		"steps:\n  - { title: T, manual: m }\n",
+	};
+	static const char *const want[] = { "redis: unknown key 'x'",
+	    "http: unknown key 'x'" };
+	struct diags d;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		ck_assert_ptr_null(load_text(text[i], &d));
+		ck_assert_uint_eq(d.nerrors, 1);
+		ck_assert_str_eq(d.v[0].msg, want[i]);
+		diags_done(&d);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -365,6 +389,7 @@ main(void)
 	tcase_add_test(tu, sha256_of_the_bytes);
 	tcase_add_test(tu, missing_and_unreadable_files);
 	tcase_add_test(tu, all_errors_are_reported);
+	tcase_add_test(tu, section_named_once);
 	suite_add_tcase(s, tu);
 	return tap_run(s);
 }
