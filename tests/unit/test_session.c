@@ -29,7 +29,7 @@ static void
 changed(struct session *s, size_t step, void *arg)
 {
 	(void)s;
-	if (step == (size_t)-1)
+	if (step == RB_NONE)	/* the rollback */
 		((struct seen *)arg)->rollback_done = true;
 }
 
