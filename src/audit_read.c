@@ -14,6 +14,7 @@
 
 #include "audit_read.h"
 #include "fileio.h"
+#include "record.h"
 #include "textesc.h"
 #include "xmalloc.h"
 
@@ -248,14 +249,6 @@ intent_close(struct verify *v, uint64_t seq)
 	}
 }
 
-static bool
-ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-
-	return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
 /* The first record decides whether the log is sealed. */
 static bool
 check_first(struct verify *v, json_t *o, size_t line)
@@ -293,12 +286,94 @@ chain_key(const struct verify *v)
 bool
 verify_line(struct verify *v, const struct audit_line *l)
 {
+	json_t *o = NULL;
+	bool ok;
+
+	/* Parse only what the framing lets through, as before. */
+	if (v->status == VERIFY_INTACT && !l->overlong && l->complete)
+		o = json_loadb(l->text, l->len, JSON_REJECT_DUPLICATES |
+		    JSON_ALLOW_NUL, NULL);
+	ok = verify_record(v, l, o);
+	json_decref(o);
+	return ok;
+}
+
+/* A record's seq must follow the last one's: none missing, none earlier. */
+static bool
+in_order(struct verify *v, const struct audit_line *l, uint64_t seq)
+{
+	if (v->records > 0 && seq > v->last_seq + 1) {
+		if (seq == v->last_seq + 2)
+			bad(v, VERIFY_BAD, l->lineno, seq, "record %" PRIu64
+			    " is missing (line %zu holds record %" PRIu64 ")",
+			    v->last_seq + 1, l->lineno, seq);
+		else
+			bad(v, VERIFY_BAD, l->lineno, seq, "records %" PRIu64
+			    " to %" PRIu64 " are missing (line %zu holds "
+			    "record %" PRIu64 ")", v->last_seq + 1, seq - 1,
+			    l->lineno, seq);
+		return false;
+	}
+	if (v->records > 0 && seq <= v->last_seq) {
+		bad(v, VERIFY_BAD, l->lineno, seq, "record %" PRIu64 " on line "
+		    "%zu comes after record %" PRIu64 ": reordered or "
+		    "inserted", seq, l->lineno, v->last_seq);
+		return false;
+	}
+	return true;
+}
+
+/* Takes a record that chains: the end, resumes, intents and results. */
+static bool
+account(struct verify *v, const struct audit_line *l, json_t *o,
+    enum record_type rt, uint64_t seq)
+{
+	const char *type = str_field(o, "type"), *ts = str_field(o, "ts");
+	json_t *data = json_object_get(o, "data"), *j;
+
+	v->ended = false;
+	if (rt == REC_SESSION_END) {
+		j = json_object_get(data, "records");
+		if (!json_is_integer(j) || (uint64_t)json_integer_value(j) != seq) {
+			bad(v, VERIFY_BAD, l->lineno, seq, "session.end on line "
+			    "%zu counts %" JSON_INTEGER_FORMAT " records, but it "
+			    "is record %" PRIu64, l->lineno,
+			    json_is_integer(j) ? json_integer_value(j) : -1,
+			    seq);
+			return false;
+		}
+		v->ended = true;
+	} else if (rt == REC_SESSION_RESUME)
+		v->resumes++;
+	else if (record_is_intent(type))
+		intent_open(v, seq, type);
+	else if (rt == REC_INTENT_UNKNOWN) {
+		v->unknown++;
+		if ((j = json_object_get(data, "intent")) != NULL &&
+		    json_is_integer(j))
+			intent_close(v, (uint64_t)json_integer_value(j));
+	} else if ((j = json_object_get(data, "intent")) != NULL &&
+	    json_is_integer(j))
+		intent_close(v, (uint64_t)json_integer_value(j));
+	v->records++;
+	v->last_seq = seq;
+	v->last_line = l->lineno;
+	copy(v->last_ts, sizeof v->last_ts, ts);
+	copy(v->last_type, sizeof v->last_type, type);
+	audit_hash(chain_key(v), l->text, l->len, v->prev);
+	return true;
+}
+
+bool
+verify_record(struct verify *v, const struct audit_line *l, json_t *o)
+{
 	json_error_t jerr;
-	json_t *o, *data, *j;
+	json_t *data, *j;
 	const char *hash, *type, *prev, *session, *ts;
 	char want[AUDIT_HEX];
 	size_t body;
 	uint64_t seq;
+	enum record_type rt;
 	bool ok = false;
 
 	if (v->status != VERIFY_INTACT)
@@ -318,10 +393,10 @@ verify_line(struct verify *v, const struct audit_line *l)
 		v->torn_complete = l->complete;
 		return true;
 	}
-	if ((o = json_loadb(l->text, l->len, JSON_REJECT_DUPLICATES |
-	    JSON_ALLOW_NUL, &jerr)) ==
-	    NULL || !json_is_object(o)) {
-		json_decref(o);
+	if (!json_is_object(o)) {
+		/* Parse again, only to say why: once per log. */
+		json_decref(json_loadb(l->text, l->len, JSON_REJECT_DUPLICATES |
+		    JSON_ALLOW_NUL, &jerr));
 		return bad(v, VERIFY_BAD, l->lineno, 0, "line %zu is not valid "
 		    "JSON (%s): edited", l->lineno, jerr.text);
 	}
@@ -340,13 +415,14 @@ verify_line(struct verify *v, const struct audit_line *l)
 		goto out;
 	}
 	seq = (uint64_t)json_integer_value(j);
+	rt = record_type_of(type);
 	if (strlen(session) >= sizeof v->session || strlen(ts) >= sizeof v->last_ts) {
 		bad(v, VERIFY_BAD, l->lineno, seq, "line %zu has an overlong "
 		    "session or ts: not a record of ours", l->lineno);
 		goto out;
 	}
 	if (v->records == 0) {
-		if (seq != 1 || strcmp(type, "session.start") != 0) {
+		if (seq != 1 || rt != REC_SESSION_START) {
 			bad(v, VERIFY_BAD, l->lineno, seq, "the log does not "
 			    "begin with session.start, seq 1 (record %" PRIu64
 			    ", %s, on line %zu): its beginning is missing",
@@ -365,24 +441,8 @@ verify_line(struct verify *v, const struct audit_line *l)
 		    seq, l->lineno);
 		goto out;
 	}
-	if (v->records > 0 && seq > v->last_seq + 1) {
-		if (seq == v->last_seq + 2)
-			bad(v, VERIFY_BAD, l->lineno, seq, "record %" PRIu64
-			    " is missing (line %zu holds record %" PRIu64 ")",
-			    v->last_seq + 1, l->lineno, seq);
-		else
-			bad(v, VERIFY_BAD, l->lineno, seq, "records %" PRIu64
-			    " to %" PRIu64 " are missing (line %zu holds "
-			    "record %" PRIu64 ")", v->last_seq + 1, seq - 1,
-			    l->lineno, seq);
+	if (!in_order(v, l, seq))
 		goto out;
-	}
-	if (v->records > 0 && seq <= v->last_seq) {
-		bad(v, VERIFY_BAD, l->lineno, seq, "record %" PRIu64 " on line "
-		    "%zu comes after record %" PRIu64 ": reordered or "
-		    "inserted", seq, l->lineno, v->last_seq);
-		goto out;
-	}
 	if (strcmp(session, v->session) != 0) {
 		bad(v, VERIFY_BAD, l->lineno, seq, "record %" PRIu64 " (line "
 		    "%zu) belongs to another session: inserted", seq,
@@ -398,7 +458,7 @@ verify_line(struct verify *v, const struct audit_line *l)
 	}
 	if (v->torn_line != 0) {
 		j = json_object_get(data, "torn_bytes");
-		if (strcmp(type, "session.resume") != 0 || !json_is_integer(j) ||
+		if (rt != REC_SESSION_RESUME || !json_is_integer(j) ||
 		    (size_t)json_integer_value(j) != v->torn_len) {
 			bad(v, VERIFY_BAD, v->torn_line, 0, "line %zu is not a "
 			    "record (edited or corrupted)", v->torn_line);
@@ -407,7 +467,7 @@ verify_line(struct verify *v, const struct audit_line *l)
 		v->recovered++;
 		v->torn_line = 0;
 	}
-	if (v->ended && strcmp(type, "session.resume") != 0) {
+	if (v->ended && rt != REC_SESSION_RESUME) {
 		bad(v, VERIFY_BAD, l->lineno, seq, "record %" PRIu64 " (line "
 		    "%zu) follows session.end: appended after the end", seq,
 		    l->lineno);
@@ -417,40 +477,10 @@ verify_line(struct verify *v, const struct audit_line *l)
 		if (v->clock_back++ == 0)
 			v->clock_back_line = l->lineno;
 	}
-	/* Bookkeeping. */
-	v->ended = false;
-	if (strcmp(type, "session.end") == 0) {
-		j = json_object_get(data, "records");
-		if (!json_is_integer(j) || (uint64_t)json_integer_value(j) != seq) {
-			bad(v, VERIFY_BAD, l->lineno, seq, "session.end on line "
-			    "%zu counts %" JSON_INTEGER_FORMAT " records, but it "
-			    "is record %" PRIu64, l->lineno,
-			    json_is_integer(j) ? json_integer_value(j) : -1,
-			    seq);
-			goto out;
-		}
-		v->ended = true;
-	} else if (strcmp(type, "session.resume") == 0)
-		v->resumes++;
-	else if (ends_with(type, ".intent"))
-		intent_open(v, seq, type);
-	else if (strcmp(type, "intent.unknown") == 0) {
-		v->unknown++;
-		if ((j = json_object_get(data, "intent")) != NULL &&
-		    json_is_integer(j))
-			intent_close(v, (uint64_t)json_integer_value(j));
-	} else if ((j = json_object_get(data, "intent")) != NULL &&
-	    json_is_integer(j))
-		intent_close(v, (uint64_t)json_integer_value(j));
-	v->records++;
-	v->last_seq = seq;
-	v->last_line = l->lineno;
-	copy(v->last_ts, sizeof v->last_ts, ts);
-	copy(v->last_type, sizeof v->last_type, type);
-	audit_hash(chain_key(v), l->text, l->len, v->prev);
+	if (!account(v, l, o, rt, seq))
+		goto out;
 	ok = true;
 out:
-	json_decref(o);
 	return ok;
 }
 

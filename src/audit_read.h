@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "audit_chain.h"
 
 struct audit_reader;
@@ -89,6 +91,10 @@ void	 verify_done(struct verify *);
 /* Checks one more line.  Returns false once the log is known bad (or needs
  * a key); further lines are then ignored. */
 bool	 verify_line(struct verify *, const struct audit_line *);
+/* The same, for a line its caller has parsed already (o: the line as a
+ * JSON object, NULL when it is not one), so that a reader that needs the
+ * record too parses each line once.  o stays the caller's. */
+bool	 verify_record(struct verify *, const struct audit_line *, json_t *o);
 /* What verify_finish() would settle on, without settling: the log as it
  * is so far (for a viewer of a log still being written). */
 enum verify_status verify_outcome(const struct verify *);

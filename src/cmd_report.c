@@ -17,24 +17,15 @@
 #include "audit_read.h"
 #include "buf.h"
 #include "cli.h"
+#include "log_digest.h"
+#include "record.h"
 #include "textesc.h"
 #include "xmalloc.h"
 
 #define MAX_STEPS 10000
 
-struct rstep {
-	char		*title;
-	char		*kind;
-	char		*verdict;
-	char		*observed;
-	char		*reason;
-};
-
+/* What the report lists beside the digest's steps and header. */
 struct report {
-	struct rstep	*steps;
-	size_t		 nsteps;
-	char		*title, *owner, *environment, *path, *sha, *actor, *host;
-	char		*first_ts, *last_ts;
 	struct buf	 purges, commands, notes, unknown;
 	size_t		 npurges, ncommands, nnotes, nunknown;
 };
@@ -67,27 +58,6 @@ str(json_t *o, const char *k)
 }
 
 static void
-set(char **dst, const char *s)
-{
-	free(*dst);
-	*dst = s ? xstrdup(s) : NULL;
-}
-
-static struct rstep *
-step_at(struct report *r, json_int_t n)
-{
-	if (n < 1 || n > MAX_STEPS)
-		return NULL;
-	if ((size_t)n > r->nsteps) {
-		r->steps = xreallocarray(r->steps, (size_t)n, sizeof *r->steps);
-		memset(r->steps + r->nsteps, 0, ((size_t)n - r->nsteps) *
-		    sizeof *r->steps);
-		r->nsteps = (size_t)n;
-	}
-	return &r->steps[n - 1];
-}
-
-static void
 cell(struct buf *b, const char *s)
 {
 	char *m = md(s);
@@ -96,40 +66,20 @@ cell(struct buf *b, const char *s)
 	free(m);
 }
 
+/* The lists: purges, commands, notes and outcomes unknown.  The header
+ * and the steps come from the digest. */
 static void
 take(struct report *r, json_t *o)
 {
 	const char *type = str(o, "type"), *ts = str(o, "ts");
 	json_t *d = json_object_get(o, "data");
 	json_int_t n = json_integer_value(json_object_get(o, "step"));
-	struct rstep *s = step_at(r, n);
-	json_t *rb;
+	enum record_type t = record_type_of(type);
 	char num[32];
 
 	if (type == NULL)
 		return;
-	if (ts != NULL) {
-		if (r->first_ts == NULL)
-			set(&r->first_ts, ts);
-		set(&r->last_ts, ts);
-	}
-	if (strcmp(type, "session.start") == 0) {
-		rb = json_object_get(d, "runbook");
-		set(&r->title, str(rb, "title"));
-		set(&r->owner, str(rb, "owner"));
-		set(&r->environment, str(rb, "environment"));
-		set(&r->path, str(rb, "path"));
-		set(&r->sha, str(rb, "sha256"));
-		set(&r->actor, str(o, "actor"));
-		set(&r->host, str(d, "hostname"));
-	} else if (strcmp(type, "step.start") == 0 && s != NULL) {
-		set(&s->title, str(d, "title"));
-		set(&s->kind, str(d, "kind"));
-	} else if (strcmp(type, "step.result") == 0 && s != NULL) {
-		set(&s->verdict, str(d, "verdict"));
-		set(&s->observed, str(d, "observed"));
-		set(&s->reason, str(d, "reason"));
-	} else if (strcmp(type, "purge.done") == 0) {
+	if (t == REC_PURGE_DONE) {
 		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, n);
 		buf_adds(&r->purges, "|");
 		cell(&r->purges, num);
@@ -147,9 +97,8 @@ take(struct report *r, json_t *o)
 		cell(&r->purges, str(d, "state"));
 		buf_adds(&r->purges, "\n");
 		r->npurges++;
-	} else if (strcmp(type, "run.done") == 0 ||
-	    strcmp(type, "rollback_check.result") == 0 ||
-	    strcmp(type, "rollback.done") == 0) {
+	} else if (t == REC_RUN_DONE || t == REC_ROLLBACK_CHECK_RESULT ||
+	    t == REC_ROLLBACK_DONE) {
 		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, n);
 		buf_adds(&r->commands, "|");
 		cell(&r->commands, n > 0 ? num : "-");
@@ -170,20 +119,20 @@ take(struct report *r, json_t *o)
 		cell(&r->commands, num);
 		buf_adds(&r->commands, "\n");
 		r->ncommands++;
-	} else if (strcmp(type, "note") == 0 || strcmp(type, "manual") == 0) {
-		char *m = md(str(d, strcmp(type, "note") == 0 ? "text" : "note")),
-		    *a = md(str(o, "actor")), *t = md(ts);
+	} else if (t == REC_NOTE || t == REC_MANUAL) {
+		char *m = md(str(d, t == REC_NOTE ? "text" : "note")),
+		    *a = md(str(o, "actor")), *w = md(ts);
 		if (m[0] != '\0') {
 			buf_addf(&r->notes, "- step %" JSON_INTEGER_FORMAT ", %s, "
-			    "%s%s%s: %s\n", n, t, a, strcmp(type, "manual") == 0 ?
-			    ", marked " : "", strcmp(type, "manual") == 0 ?
+			    "%s%s%s: %s\n", n, w, a, t == REC_MANUAL ?
+			    ", marked " : "", t == REC_MANUAL ?
 			    str(d, "verdict") : "", m);
 			r->nnotes++;
 		}
 		free(m);
 		free(a);
-		free(t);
-	} else if (strcmp(type, "intent.unknown") == 0) {
+		free(w);
+	} else if (t == REC_INTENT_UNKNOWN) {
 		char *m = md(str(d, "type"));
 		buf_addf(&r->unknown, "- record %" JSON_INTEGER_FORMAT " (%s): "
 		    "outcome unknown after a crash\n", json_integer_value(
@@ -202,6 +151,69 @@ row(const char *k, const char *v)
 	free(m);
 }
 
+/* One row of the steps table. */
+static void
+step_row(const struct ld_step *s, size_t n)
+{
+	const char *verdict = ld_str(s->verdict), *observed = ld_str(s->observed),
+	    *reason = ld_str(s->reason);
+	struct buf b;
+	char *line;
+
+	if (ld_str(s->title) == NULL && verdict == NULL)
+		return;
+	buf_init(&b);
+	buf_addf(&b, "| %zu |", n);
+	cell(&b, ld_str(s->title));
+	cell(&b, ld_str(s->kind));
+	cell(&b, verdict ? verdict : "no verdict");
+	line = reason && reason[0] && verdict && strcmp(verdict, "pass") != 0 ?
+	    xprintf("%s -- %s", observed ? observed : "", reason) :
+	    xstrdup(observed ? observed : "");
+	cell(&b, line);
+	free(line);
+	printf("%s\n", b.data);
+	buf_free(&b);
+}
+
+/* The title and the table of facts: runbook, people, times, the log's
+ * verification.  Returns the exit status, worsened by the verification. */
+static int
+header(const struct log_digest *ld, const struct verify *vp, int status)
+{
+	char *e, when[400];
+
+	e = md(ld->title ? ld_str(ld->title) : "(no session.start)");
+	printf("# Rehearsal report: %s\n\n| | |\n|---|---|\n", e);
+	free(e);
+	row("Runbook", ld_str(ld->path));
+	row("Runbook SHA-256", ld_str(ld->sha256));
+	row("Owner", ld_str(ld->owner));
+	row("Environment", ld_str(ld->environment));
+	row("Operator", ld_str(ld->actor));
+	row("Host", ld_str(ld->host));
+	row("Started", ld_str(ld->first_ts));
+	row("Last record", ld_str(ld->last_ts));
+	switch (vp->status) {
+	case VERIFY_INTACT:
+		snprintf(when, sizeof when, "intact: %" PRIu64 " records, %s%s",
+		    vp->records, verify_seal(vp), vp->sealed ? "" :
+		    " (" VERIFY_UNSEALED_WHY ")");
+		break;
+	case VERIFY_NEED_KEY:
+		snprintf(when, sizeof when, "not checked: %s", vp->reason);
+		status = status ? status : EXIT_USAGE;
+		break;
+	default:
+		snprintf(when, sizeof when, "NOT INTACT at line %zu: %s",
+		    vp->bad_line, vp->reason);
+		status = status ? status : EXIT_FAILED;
+		break;
+	}
+	row("Audit log", when);
+	return status;
+}
+
 int
 cmd_report(int argc, char **argv)
 {
@@ -215,8 +227,9 @@ cmd_report(int argc, char **argv)
 	struct audit_line l;
 	struct verify v;
 	struct report r;
+	struct log_digest ld;
 	const char *keyfile = NULL;
-	char *cause = NULL, *e, when[400];
+	char *cause = NULL, *e;
 	json_t *o;
 	size_t i;
 	int ch, rc, status = EXIT_OK;
@@ -256,12 +269,15 @@ cmd_report(int argc, char **argv)
 	buf_init(&r.notes);
 	buf_init(&r.unknown);
 	verify_init(&v, &key);
+	log_digest_init(&ld, MAX_STEPS, true);
 	while ((rc = audit_reader_next(rd, &l, &cause)) == 1) {
-		verify_line(&v, &l);
-		if (!l.complete || l.overlong || (o = json_loadb(l.text, l.len,
-		    JSON_ALLOW_NUL, NULL)) == NULL)
-			continue;
-		take(&r, o);
+		/* Parsed once, for the verifier, the digest and the lists. */
+		o = log_digest_parse(&l);
+		verify_record(&v, &l, o);
+		if (l.complete && o != NULL) {
+			log_digest_feed(&ld, l.lineno, o);
+			take(&r, o);
+		}
 		json_decref(o);
 	}
 	audit_reader_close(rd);
@@ -272,57 +288,11 @@ cmd_report(int argc, char **argv)
 	}
 	verify_finish(&v);
 
-	e = md(r.title ? r.title : "(no session.start)");
-	printf("# Rehearsal report: %s\n\n| | |\n|---|---|\n", e);
-	free(e);
-	row("Runbook", r.path);
-	row("Runbook SHA-256", r.sha);
-	row("Owner", r.owner);
-	row("Environment", r.environment);
-	row("Operator", r.actor);
-	row("Host", r.host);
-	row("Started", r.first_ts);
-	row("Last record", r.last_ts);
-	switch (v.status) {
-	case VERIFY_INTACT:
-		snprintf(when, sizeof when, "intact: %" PRIu64 " records, %s%s",
-		    v.records, verify_seal(&v), v.sealed ? "" :
-		    " (" VERIFY_UNSEALED_WHY ")");
-		break;
-	case VERIFY_NEED_KEY:
-		snprintf(when, sizeof when, "not checked: %s", v.reason);
-		status = status ? status : EXIT_USAGE;
-		break;
-	default:
-		snprintf(when, sizeof when, "NOT INTACT at line %zu: %s",
-		    v.bad_line, v.reason);
-		status = status ? status : EXIT_FAILED;
-		break;
-	}
-	row("Audit log", when);
+	status = header(&ld, &v, status);
 	printf("\n## Steps\n\n| # | Step | Kind | Verdict | Observed |\n"
 	    "|---|---|---|---|---|\n");
-	for (i = 0; i < r.nsteps; i++) {
-		struct rstep *s = &r.steps[i];
-		struct buf b;
-		char *line;
-
-		if (s->title == NULL && s->verdict == NULL)
-			continue;
-		buf_init(&b);
-		buf_addf(&b, "| %zu |", i + 1);
-		cell(&b, s->title);
-		cell(&b, s->kind);
-		cell(&b, s->verdict ? s->verdict : "no verdict");
-		line = s->reason && s->reason[0] && s->verdict &&
-		    strcmp(s->verdict, "pass") != 0 ?
-		    xprintf("%s -- %s", s->observed ? s->observed : "",
-		    s->reason) : xstrdup(s->observed ? s->observed : "");
-		cell(&b, line);
-		free(line);
-		printf("%s\n", b.data);
-		buf_free(&b);
-	}
+	for (i = 1; i <= ld.nsteps; i++)
+		step_row(log_digest_step(&ld, i), i);
 	if (r.npurges > 0)
 		printf("\n## Purges\n\n| Step | Route | Previewed | Deleted | "
 		    "Already gone | In doubt | ms | State |\n"
@@ -342,23 +312,7 @@ cmd_report(int argc, char **argv)
 			free(e);
 		}
 	}
-	for (i = 0; i < r.nsteps; i++) {
-		free(r.steps[i].title);
-		free(r.steps[i].kind);
-		free(r.steps[i].verdict);
-		free(r.steps[i].observed);
-		free(r.steps[i].reason);
-	}
-	free(r.steps);
-	free(r.title);
-	free(r.owner);
-	free(r.environment);
-	free(r.path);
-	free(r.sha);
-	free(r.actor);
-	free(r.host);
-	free(r.first_ts);
-	free(r.last_ts);
+	log_digest_done(&ld);
 	buf_free(&r.purges);
 	buf_free(&r.commands);
 	buf_free(&r.notes);

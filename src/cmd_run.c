@@ -18,10 +18,12 @@
 #include "backup.h"
 #include "cli.h"
 #include "http.h"
+#include "log_digest.h"
 #include "loop.h"
 #include "policy.h"
 #include "purge.h"
 #include "readout.h"
+#include "record.h"
 #include "redis.h"
 #include "runbook.h"
 #include "session.h"
@@ -386,67 +388,52 @@ replay_verdicts(struct runctx *c, const char *log)
 {
 	struct audit_reader *r;
 	struct audit_line l;
+	struct log_digest ld;
+	const struct ld_step *s;
 	char *cause = NULL;
-	const char *type, *v;
-	json_int_t step;
-	json_t *o, *d;
-	bool *acted = xcalloc(c->rb->nsteps + 1, sizeof *acted);
+	const char *v;
+	json_t *o;
 	size_t i;
 
 	if ((r = audit_reader_open(log, &cause)) == NULL) {
-		free(acted);
 		free(cause);
 		return;
 	}
+	log_digest_init(&ld, c->rb->nsteps, true);
 	while (audit_reader_next(r, &l, &cause) == 1) {
-		if (!l.complete || (o = json_loadb(l.text, l.len, JSON_ALLOW_NUL,
-		    NULL)) == NULL)
+		if (!l.complete || (o = log_digest_parse(&l)) == NULL)
 			continue;
-		type = json_string_value(json_object_get(o, "type"));
-		step = json_integer_value(json_object_get(o, "step"));
-		d = json_object_get(o, "data");
-		v = json_string_value(json_object_get(d, "verdict"));
-		if (type == NULL || step < 1 || (size_t)step > c->rb->nsteps) {
-			json_decref(o);
-			continue;
-		}
-		if (strcmp(type, "step.start") == 0)
-			acted[step - 1] = false;
-		else if (strlen(type) > 7 &&
-		    strcmp(type + strlen(type) - 7, ".intent") == 0)
-			acted[step - 1] = true;	/* until a step.result */
-		else if (strcmp(type, "step.result") == 0) {
-			acted[step - 1] = false;
-			/* The verdict is read from its own member only.  One
-			 * that is not a verdict (a log whose redaction
-			 * rewrote it) does not make the step pending: that
-			 * would run a passed deploy again. */
-			if (v == NULL || state_named(v) == STEP_PENDING) {
-				char *why = xprintf("outcome unknown: its "
-				    "recorded verdict is not one rehearse "
-				    "writes (%s); check by hand", v != NULL ?
-				    v : "none");
-
-				session_restore(c->session, (size_t)step - 1,
-				    STEP_FAILED, why);
-				free(why);
-			} else if (state_named(v) != STEP_SKIPPED)
-				/* Skipped steps (interrupted, before --from)
-				 * run now. */
-				session_restore(c->session, (size_t)step - 1,
-				    state_named(v), json_string_value(
-				    json_object_get(d, "observed")));
-		}
+		log_digest_feed(&ld, l.lineno, o);
 		json_decref(o);
+		if ((s = ld.touched) == NULL || ld.last != REC_STEP_RESULT)
+			continue;
+		i = (size_t)(s - ld.steps);
+		/* The verdict is read from its own member only.  One that is
+		 * not a verdict (a log whose redaction rewrote it) does not
+		 * make the step pending: that would run a passed deploy
+		 * again. */
+		v = ld_str(s->verdict);
+		if (v == NULL || state_named(v) == STEP_PENDING) {
+			char *why = xprintf("outcome unknown: its recorded "
+			    "verdict is not one rehearse writes (%s); check by "
+			    "hand", v != NULL ? v : "none");
+
+			session_restore(c->session, i, STEP_FAILED, why);
+			free(why);
+		} else if (state_named(v) != STEP_SKIPPED)
+			/* Skipped steps (interrupted, before --from) run
+			 * now. */
+			session_restore(c->session, i, state_named(v),
+			    ld_str(s->observed));
 	}
 	/* A step whose action started but never reported: its outcome is
 	 * unknown.  It is not run again: that is for a person to decide. */
-	for (i = 0; i < c->rb->nsteps; i++)
-		if (acted[i])
+	for (i = 0; i < ld.nsteps; i++)
+		if (ld.steps[i].acted)
 			session_restore(c->session, i, STEP_FAILED, "outcome "
 			    "unknown: the action started before the crash and "
 			    "its result was never recorded; check by hand");
-	free(acted);
+	log_digest_done(&ld);
 	free(cause);
 	audit_reader_close(r);
 }
@@ -1103,7 +1090,8 @@ cmd_restore(int argc, char **argv)
 		fprintf(stderr, "rehearse: Redis is %s\n", desc);
 		status = EXIT_FAILED;
 		backup_reader_free(br);
-	} else if ((intent = audit_intent(a, "restore.intent", 0, json_pack(
+	} else if ((intent = audit_intent(a, record_name(REC_RESTORE_INTENT), 0,
+	    json_pack(
 	    "{s:s, s:s, s:s, s:I, s:b, s:b, s:b}", "backup", abs,
 	    "backup_hash", chk.hash, "route", chk.route, "keys",
 	    (json_int_t)chk.keys, "ended", chk.ended, "replace", replace,
@@ -1114,7 +1102,8 @@ cmd_restore(int argc, char **argv)
 	} else {
 		purge_restore(r, br, replace, restored, &st);
 		wait_loop(l, restore_over, &st, 1e9);
-		audit_result(a, intent, "restore.done", 0, json_pack(
+		audit_result(a, intent, record_name(REC_RESTORE_DONE), 0,
+		    json_pack(
 		    "{s:I, s:I, s:I, s:I, s:s}", "restored",
 		    (json_int_t)st.rep.restored, "existed",
 		    (json_int_t)st.rep.existed, "expired",

@@ -1,6 +1,6 @@
 /* replay.c: an audit log read back for `rehearse replay`: a sparse index
  * built in one streaming pass (with the verification), records read back
- * on demand, filters, and the list of logs for the picker.
+ * on demand, and filters (the list of logs for the picker is replay_dir.c).
  *
  * Memory does not grow with the log: the index holds at most MAX_BLOCKS
  * entries; when it is full, neighbouring blocks are merged and the blocks
@@ -9,7 +9,6 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -24,15 +23,20 @@
 
 #include "audit_chain.h"
 #include "fileio.h"
+#include "log_digest.h"
+#include "record.h"
 #include "replay.h"
 #include "textesc.h"
 #include "xmalloc.h"
+
+/* A record's flags are the digest's judgement, bit for bit. */
+_Static_assert(RP_FAIL == RECORD_FAIL && RP_WARN == RECORD_WARN &&
+    RP_BAD == LD_BAD, "replay's flags are the digest's");
 
 #define MAX_BLOCKS	8192
 #define FIRST_BLOCK	64	/* lines per block to begin with */
 #define MAX_TYPES	63	/* bit 63 stands for every other type */
 #define MAX_DETAIL	20000	/* lines of one record's detail */
-#define MAX_ENTRIES	10000	/* logs listed by the picker */
 
 struct block {
 	off_t		 offset;	/* of its first line */
@@ -64,103 +68,10 @@ struct replay {
 	struct rp_info	 info;
 	struct rp_step	*steps;
 	size_t		 nsteps;
-	size_t		 first_fail;
-	size_t		 nfail;
+	struct log_digest ld;		/* the fold behind info and steps */
 };
 
 /* Small helpers ------------------------------------------------------------ */
-
-/* Copies src into dst (size bytes), cut at a character boundary. */
-static void
-copy_cut(char *dst, size_t size, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= size) {
-		n = size - 1;
-		/* Back off over UTF-8 continuation bytes. */
-		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
-			n--;
-	}
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-/* The escaped text of a JSON string (NULs and all), into dst. */
-static void
-copy_str(char *dst, size_t size, json_t *v)
-{
-	char *e;
-
-	if (!json_is_string(v)) {
-		dst[0] = '\0';
-		return;
-	}
-	e = esc_text(json_string_value(v), json_string_length(v), 0);
-	copy_cut(dst, size, e);
-	free(e);
-}
-
-static const char *
-sval(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static bool
-is(json_t *o, const char *k, const char *want)
-{
-	const char *s = sval(o, k);
-
-	return s != NULL && strcmp(s, want) == 0;
-}
-
-static bool
-nonempty(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-
-	return json_is_string(v) && json_string_length(v) > 0;
-}
-
-static double
-num(json_t *o, const char *k)
-{
-	return json_number_value(json_object_get(o, k));
-}
-
-/* Appends the escaped value of field k (a string, number or boolean). */
-static void
-add_field(struct buf *b, json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-
-	if (json_is_string(v))
-		esc_append(b, json_string_value(v), json_string_length(v), 0);
-	else if (json_is_integer(v))
-		buf_addf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	else if (json_is_real(v))
-		buf_addf(b, "%.1f", json_real_value(v));
-	else if (json_is_boolean(v))
-		buf_adds(b, json_is_true(v) ? "true" : "false");
-	else
-		buf_adds(b, "-");
-}
-
-static bool
-any_check_failed(json_t *d)
-{
-	json_t *checks = json_object_get(d, "checks"), *c;
-	size_t i;
-
-	json_array_foreach(checks, i, c) {
-		if (is(c, "verdict", "fail"))
-			return true;
-	}
-	return false;
-}
 
 /* Two digits at s, or -1. */
 static int
@@ -206,176 +117,15 @@ replay_parse_ts(const char *s)
 
 /* One record ------------------------------------------------------------- */
 
-/* The one-line summary of a record of type `type` with data d. */
+/* Fills rec from one line and its record o (parsed by the caller; NULL
+ * when the line is not one).  The index pass needs neither the judgement
+ * (the digest makes it) nor the summary: without `shown` both are left
+ * out. */
 static void
-summarise(const char *type, json_t *o, json_t *d, struct rp_rec *rec)
+fill(const struct audit_line *l, json_t *o, struct rp_rec *rec, bool shown)
 {
 	struct buf b;
-	const char *tail;
-	char *dump;
-	json_t *cmp;
-
-	buf_init(&b);
-	buf_add(&b, "", 0);
-	tail = strrchr(type, '.');
-	if (strcmp(type, "session.start") == 0) {
-		buf_adds(&b, "\"");
-		add_field(&b, json_object_get(d, "runbook"), "title");
-		buf_adds(&b, "\" by ");
-		add_field(&b, o, "actor");
-		buf_adds(&b, " on ");
-		add_field(&b, d, "hostname");
-		buf_adds(&b, " (");
-		add_field(&b, json_object_get(d, "runbook"), "path");
-		buf_adds(&b, json_is_true(json_object_get(d, "sealed")) ?
-		    ", sealed)" : ")");
-	} else if (strcmp(type, "session.end") == 0) {
-		buf_adds(&b, "ended: ");
-		add_field(&b, d, "records");
-		buf_adds(&b, " records");
-	} else if (strcmp(type, "session.resume") == 0) {
-		buf_adds(&b, "resumed after record ");
-		add_field(&b, d, "after");
-		buf_adds(&b, " (the log had ");
-		add_field(&b, d, "previous");
-		buf_adds(&b, ")");
-	} else if (strcmp(type, "intent.unknown") == 0) {
-		rec->flags |= RP_WARN;
-		buf_adds(&b, "outcome unknown: record ");
-		add_field(&b, d, "intent");
-		buf_adds(&b, " (");
-		add_field(&b, d, "type");
-		buf_adds(&b, ") never got a result");
-	} else if (strcmp(type, "step.start") == 0) {
-		add_field(&b, d, "title");
-		buf_adds(&b, " (");
-		add_field(&b, d, "kind");
-		buf_adds(&b, ")");
-	} else if (strcmp(type, "step.result") == 0 ||
-	    strcmp(type, "manual") == 0) {
-		if (is(d, "verdict", "fail"))
-			rec->flags |= RP_FAIL;
-		else if (!is(d, "verdict", "pass"))
-			rec->flags |= RP_WARN;
-		add_field(&b, d, "verdict");
-		if (nonempty(d, "observed")) {
-			buf_adds(&b, ": ");
-			add_field(&b, d, "observed");
-		}
-		if (nonempty(d, "note")) {
-			buf_adds(&b, ": ");
-			add_field(&b, d, "note");
-		}
-		if (nonempty(d, "reason")) {
-			buf_adds(&b, " -- ");
-			add_field(&b, d, "reason");
-		}
-	} else if (strcmp(type, "http.result") == 0 ||
-	    strcmp(type, "measure.result") == 0) {
-		add_field(&b, d, "route");
-		buf_adds(&b, " as ");
-		add_field(&b, d, "profile");
-		buf_adds(&b, ": ");
-		if (strcmp(type, "measure.result") == 0) {
-			add_field(&b, d, "ok");
-			buf_adds(&b, "/");
-			add_field(&b, d, "samples");
-			buf_addf(&b, " answered, p50 %.1f ms, p95 %.1f ms",
-			    num(d, "p50_ms"), num(d, "p95_ms"));
-			if ((cmp = json_object_get(d, "compare")) != NULL) {
-				buf_adds(&b, "; against ");
-				add_field(&b, cmp, "with");
-				buf_adds(&b, ": ");
-				add_field(&b, cmp, "verdict");
-			}
-		} else if (json_is_false(json_object_get(d, "ok"))) {
-			rec->flags |= RP_FAIL;
-			buf_adds(&b, "no response: ");
-			add_field(&b, d, "error");
-		} else {
-			add_field(&b, d, "status");
-			buf_adds(&b, " ");
-			add_field(&b, d, "cache");
-			buf_addf(&b, " %.1f ms", num(d, "total_ms"));
-		}
-		if (any_check_failed(d))
-			rec->flags |= RP_FAIL;
-	} else if (json_object_get(d, "exit") != NULL) {
-		/* run.done, rollback_check.result, rollback.done... */
-		if (json_is_true(json_object_get(d, "timed_out"))) {
-			buf_adds(&b, "timed out");
-			rec->flags |= RP_FAIL;
-		} else if (json_integer_value(json_object_get(d, "signal"))) {
-			buf_adds(&b, "killed by signal ");
-			add_field(&b, d, "signal");
-			rec->flags |= RP_FAIL;
-		} else {
-			buf_adds(&b, "exit ");
-			add_field(&b, d, "exit");
-			if (json_integer_value(json_object_get(d, "exit")) != 0)
-				rec->flags |= RP_FAIL;
-		}
-		buf_addf(&b, " in %.0f ms, ", num(d, "ms"));
-		add_field(&b, d, "lines");
-		buf_adds(&b, " lines: ");
-		add_field(&b, d, "command");
-	} else if (strcmp(type, "purge.preview") == 0) {
-		add_field(&b, d, "route");
-		buf_adds(&b, ": ");
-		add_field(&b, d, "previewed");
-		buf_adds(&b, " keys previewed");
-	} else if (strcmp(type, "purge.done") == 0) {
-		if (json_integer_value(json_object_get(d, "in_doubt")) > 0)
-			rec->flags |= RP_FAIL;
-		add_field(&b, d, "route");
-		buf_adds(&b, ": deleted ");
-		add_field(&b, d, "deleted");
-		buf_adds(&b, " of ");
-		add_field(&b, d, "previewed");
-		buf_adds(&b, " previewed (");
-		add_field(&b, d, "gone");
-		buf_adds(&b, " already gone, ");
-		add_field(&b, d, "in_doubt");
-		buf_adds(&b, " in doubt), ");
-		add_field(&b, d, "state");
-	} else if (strcmp(type, "wait.result") == 0) {
-		rec->flags |= RP_FAIL;
-		dump = json_dumps(d, JSON_COMPACT);
-		buf_adds(&b, "timed out ");
-		if (dump != NULL)
-			esc_append(&b, dump, strlen(dump), 0);
-		free(dump);
-	} else if (strcmp(type, "note") == 0) {
-		add_field(&b, d, "text");
-	} else if (tail != NULL && strcmp(tail, ".intent") == 0) {
-		buf_adds(&b, "about to act: ");
-		if (sval(d, "command") != NULL)
-			add_field(&b, d, "command");
-		else if (sval(d, "route") != NULL) {
-			buf_adds(&b, "purge ");
-			add_field(&b, d, "route");
-			buf_adds(&b, ", ");
-			add_field(&b, d, "previewed");
-			buf_adds(&b, " keys previewed");
-		} else if ((dump = json_dumps(d, JSON_COMPACT)) != NULL) {
-			esc_append(&b, dump, strlen(dump), 0);
-			free(dump);
-		}
-	} else if ((dump = json_dumps(d, JSON_COMPACT)) != NULL) {
-		esc_append(&b, dump, strlen(dump), 0);
-		free(dump);
-	}
-	copy_cut(rec->summary, sizeof rec->summary, b.data);
-	buf_free(&b);
-}
-
-/* Fills rec from one line; returns the parsed record (caller decrefs) or
- * NULL when the line is not one. */
-static json_t *
-parse(const struct audit_line *l, struct rp_rec *rec)
-{
-	json_error_t jerr;
-	json_t *o, *d, *v;
+	json_t *v;
 	char *e, *t;
 
 	memset(rec, 0, sizeof *rec);
@@ -386,12 +136,9 @@ parse(const struct audit_line *l, struct rp_rec *rec)
 		snprintf(rec->type, sizeof rec->type, "(overlong)");
 		snprintf(rec->summary, sizeof rec->summary, "a line over %d "
 		    "bytes: not a record, not shown", AUDIT_MAX_LINE);
-		return NULL;
+		return;
 	}
-	o = json_loadb(l->text, l->len, JSON_REJECT_DUPLICATES |
-	    JSON_ALLOW_NUL, &jerr);
-	if (!json_is_object(o)) {
-		json_decref(o);
+	if (o == NULL) {
 		rec->flags = RP_BAD;
 		snprintf(rec->type, sizeof rec->type, l->complete ?
 		    "(not a record)" : "(torn)");
@@ -399,15 +146,17 @@ parse(const struct audit_line *l, struct rp_rec *rec)
 		t = xprintf("%s%s: %s", l->complete ? "not JSON" :
 		    "an unfinished last line", l->complete ? "" :
 		    " (the writer stopped mid-record)", e);
-		copy_cut(rec->summary, sizeof rec->summary, t);
+		ld_cut(rec->summary, sizeof rec->summary, t);
 		free(t);
 		free(e);
-		return NULL;
+		return;
 	}
 	v = json_object_get(o, "seq");
 	rec->seq = json_is_integer(v) ? json_integer_value(v) : 0;
-	copy_str(rec->ts, sizeof rec->ts, json_object_get(o, "ts"));
-	rec->t = replay_parse_ts(sval(o, "ts"));
+	ld_escape(rec->ts, sizeof rec->ts, json_object_get(o, "ts"));
+	v = json_object_get(o, "ts");
+	rec->t = replay_parse_ts(json_is_string(v) ? json_string_value(v) :
+	    NULL);
 	v = json_object_get(o, "step");
 	rec->step = json_is_integer(v) && json_integer_value(v) > 0 &&
 	    json_integer_value(v) <= 1000000 ? (long)json_integer_value(v) : 0;
@@ -416,9 +165,25 @@ parse(const struct audit_line *l, struct rp_rec *rec)
 		rec->flags = RP_BAD;
 		snprintf(rec->type, sizeof rec->type, "(no type)");
 	} else
-		copy_str(rec->type, sizeof rec->type, v);
-	d = json_object_get(o, "data");
-	summarise(json_is_string(v) ? json_string_value(v) : "", o, d, rec);
+		ld_escape(rec->type, sizeof rec->type, v);
+	if (!shown)
+		return;
+	rec->flags |= record_judge(o);
+	buf_init(&b);
+	buf_add(&b, "", 0);
+	record_summary(&b, o);
+	ld_cut(rec->summary, sizeof rec->summary, b.data);
+	buf_free(&b);
+}
+
+/* Parses one line and fills rec; returns the record (caller decrefs) or
+ * NULL when the line is not one. */
+static json_t *
+parse(const struct audit_line *l, struct rp_rec *rec)
+{
+	json_t *o = log_digest_parse(l);
+
+	fill(l, o, rec, true);
 	return o;
 }
 
@@ -436,6 +201,7 @@ replay_open(const char *path, const struct audit_key *key, bool follow,
 	r->follow = follow;
 	r->k = FIRST_BLOCK;
 	verify_init(&r->v, key);
+	log_digest_init(&r->ld, RP_MAX_STEPS, false);
 	if ((r->ix = audit_reader_open(path, cause)) == NULL ||
 	    (r->rd = audit_reader_open(path, cause)) == NULL) {
 		replay_free(r);
@@ -465,6 +231,7 @@ replay_free(struct replay *r)
 	if (r->fd > 0)
 		close(r->fd);
 	verify_done(&r->v);
+	log_digest_done(&r->ld);
 	free(r->blocks);
 	free(r->steps);
 	free(r->path);
@@ -488,64 +255,49 @@ type_bit(struct replay *r, const char *type)
 	return 63;
 }
 
-static struct rp_step *
-step_at(struct replay *r, long n)
-{
-	if (n < 1 || n > RP_MAX_STEPS)
-		return NULL;
-	if ((size_t)n > r->nsteps) {
-		r->steps = xreallocarray(r->steps, (size_t)n, sizeof *r->steps);
-		memset(r->steps + r->nsteps, 0, ((size_t)n - r->nsteps) *
-		    sizeof *r->steps);
-		r->nsteps = (size_t)n;
-	}
-	return &r->steps[n - 1];
-}
-
-/* Takes what the header and the step list need from a record. */
+/* What the header and the step list show, from the digest after a record
+ * was fed to it. */
 static void
-take(struct replay *r, json_t *o, const struct rp_rec *rec)
+show_digest(struct replay *r, const struct rp_rec *rec)
 {
-	const char *type = sval(o, "type");
-	json_t *d = json_object_get(o, "data"), *rb;
-	struct rp_step *s = step_at(r, rec->step);
+	const struct log_digest *ld = &r->ld;
+	const struct ld_step *d;
+	struct rp_step *s;
 
-	if (type == NULL)
-		return;
+	if (r->nsteps < ld->nsteps) {
+		r->steps = xreallocarray(r->steps, ld->nsteps, sizeof *r->steps);
+		memset(r->steps + r->nsteps, 0, (ld->nsteps - r->nsteps) *
+		    sizeof *r->steps);
+		r->nsteps = ld->nsteps;
+	}
 	if (rec->ts[0] != '\0') {
 		if (r->info.first_ts[0] == '\0')
-			copy_cut(r->info.first_ts, sizeof r->info.first_ts,
+			ld_cut(r->info.first_ts, sizeof r->info.first_ts,
 			    rec->ts);
-		copy_cut(r->info.last_ts, sizeof r->info.last_ts, rec->ts);
+		ld_cut(r->info.last_ts, sizeof r->info.last_ts, rec->ts);
 	}
-	r->info.ended = strcmp(type, "session.end") == 0;
-	if (strcmp(type, "session.start") == 0 && r->info.session[0] == '\0') {
-		rb = json_object_get(d, "runbook");
-		copy_str(r->info.title, sizeof r->info.title,
-		    json_object_get(rb, "title"));
-		copy_str(r->info.owner, sizeof r->info.owner,
-		    json_object_get(rb, "owner"));
-		copy_str(r->info.environment, sizeof r->info.environment,
-		    json_object_get(rb, "environment"));
-		copy_str(r->info.actor, sizeof r->info.actor,
-		    json_object_get(o, "actor"));
-		copy_str(r->info.host, sizeof r->info.host,
-		    json_object_get(d, "hostname"));
-		copy_str(r->info.session, sizeof r->info.session,
-		    json_object_get(o, "session"));
-		r->info.sealed = json_is_true(json_object_get(d, "sealed"));
-	} else if (strcmp(type, "step.start") == 0 && s != NULL) {
-		copy_str(s->title, sizeof s->title, json_object_get(d, "title"));
-		copy_str(s->kind, sizeof s->kind, json_object_get(d, "kind"));
+	r->info.ended = ld->ended;
+	if (ld->last == REC_SESSION_START && r->info.session[0] == '\0') {
+		ld_escape(r->info.title, sizeof r->info.title, ld->title);
+		ld_escape(r->info.owner, sizeof r->info.owner, ld->owner);
+		ld_escape(r->info.environment, sizeof r->info.environment,
+		    ld->environment);
+		ld_escape(r->info.actor, sizeof r->info.actor, ld->actor);
+		ld_escape(r->info.host, sizeof r->info.host, ld->host);
+		ld_escape(r->info.session, sizeof r->info.session, ld->session);
+		r->info.sealed = ld->sealed;
+	}
+	if ((d = ld->touched) == NULL || (ld->last != REC_STEP_START &&
+	    ld->last != REC_STEP_RESULT))
+		return;
+	s = &r->steps[d - ld->steps];
+	ld_escape(s->title, sizeof s->title, d->title);
+	ld_escape(s->kind, sizeof s->kind, d->kind);
+	if (d->running)
 		snprintf(s->verdict, sizeof s->verdict, "running");
-		if (s->first_line == 0)
-			s->first_line = rec->line;
-	} else if (strcmp(type, "step.result") == 0 && s != NULL) {
-		copy_str(s->verdict, sizeof s->verdict,
-		    json_object_get(d, "verdict"));
-		if (s->first_line == 0)
-			s->first_line = rec->line;
-	}
+	else
+		ld_escape(s->verdict, sizeof s->verdict, d->verdict);
+	s->first_line = d->first_line;
 }
 
 static void
@@ -556,8 +308,11 @@ index_line(struct replay *r, const struct audit_line *l)
 	json_t *o;
 	size_t i, line = r->lines + 1;
 
-	o = parse(l, &rec);
-	verify_line(&r->v, l);
+	/* Parsed once, for the verifier, the digest and the index. */
+	o = log_digest_parse(l);
+	fill(l, o, &rec, false);
+	verify_record(&r->v, l, o);
+	rec.flags |= log_digest_feed(&r->ld, line, o);
 	if ((line - 1) % r->k == 0) {
 		if (r->nblocks == MAX_BLOCKS) {
 			/* Full: merge neighbours, blocks twice as long. */
@@ -588,15 +343,8 @@ index_line(struct replay *r, const struct audit_line *l)
 		if (rec.step > b->step_max)
 			b->step_max = rec.step;
 	}
-	if (rec.flags & (RP_FAIL | RP_BAD)) {
-		if (r->first_fail == 0)
-			r->first_fail = line;
-		r->nfail++;
-	}
-	if (o != NULL) {
-		take(r, o, &rec);
-		json_decref(o);
-	}
+	show_digest(r, &rec);
+	json_decref(o);
 	r->lines = line;
 	r->done = l->end;
 }
@@ -681,13 +429,13 @@ replay_step(const struct replay *r, size_t i)
 size_t
 replay_first_failure(const struct replay *r)
 {
-	return r->first_fail;
+	return r->ld.first_failure;
 }
 
 size_t
 replay_failures(const struct replay *r)
 {
-	return r->nfail;
+	return r->ld.failures;
 }
 
 size_t
@@ -732,7 +480,7 @@ replay_verdict(const struct replay *r, char *out, size_t len)
 		t = xprintf("intact: %" PRIu64 " records, chain verified%s",
 		    v->records, v->sealed ? " with the key" : " (unsealed: "
 		    VERIFY_UNSEALED_WHY ")");
-	copy_cut(out, len, t);	/* at a character boundary */
+	ld_cut(out, len, t);	/* at a character boundary */
 	free(t);
 	free(e);
 	return st;
@@ -1015,216 +763,4 @@ replay_find(struct replay *r, size_t from, int dir,
 		line = b * r->k;
 	}
 	return 0;
-}
-
-/* The picker's list of logs ------------------------------------------------- */
-
-static int
-by_name_desc(const void *a, const void *b)
-{
-	return strcmp(((const struct rp_entry *)b)->name,
-	    ((const struct rp_entry *)a)->name);
-}
-
-/* The first record: date, title and operator. */
-static void
-entry_head(struct rp_entry *e)
-{
-	struct audit_reader *rd;
-	struct audit_line l;
-	char *cause = NULL;
-	json_t *o;
-	const char *ts;
-
-	snprintf(e->title, sizeof e->title, "(no session.start)");
-	if ((rd = audit_reader_open(e->path, &cause)) == NULL) {
-		snprintf(e->state, sizeof e->state, "cannot be read");
-		e->checked = true;
-		e->status = VERIFY_BAD;
-		free(cause);
-		return;
-	}
-	if (audit_reader_next(rd, &l, &cause) == 1 && !l.overlong &&
-	    (o = json_loadb(l.text, l.len, JSON_ALLOW_NUL, NULL)) != NULL) {
-		if (is(o, "type", "session.start")) {
-			copy_str(e->title, sizeof e->title, json_object_get(
-			    json_object_get(json_object_get(o, "data"),
-			    "runbook"), "title"));
-			copy_str(e->actor, sizeof e->actor,
-			    json_object_get(o, "actor"));
-			/* Only from a well-formed ts: digits and separators
-			 * checked one by one. */
-			if ((ts = sval(o, "ts")) != NULL &&
-			    replay_parse_ts(ts) != 0)
-				snprintf(e->date, sizeof e->date, "%.10s %.5s",
-				    ts, ts + 11);
-		}
-		json_decref(o);
-	}
-	free(cause);
-	audit_reader_close(rd);
-}
-
-int
-rp_dir_open(struct rp_dir *d, const char *dir, const struct audit_key *key,
-    char **cause)
-{
-	DIR *dp;
-	struct dirent *de;
-	struct stat st;
-	struct rp_entry *e;
-	size_t n;
-	char *path;
-
-	memset(d, 0, sizeof *d);
-	d->key = key;
-	if ((dp = opendir(dir)) == NULL) {
-		xasprintf(cause, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	while ((de = readdir(dp)) != NULL && d->n < MAX_ENTRIES) {
-		n = strlen(de->d_name);
-		if (n < 7 || strcmp(de->d_name + n - 6, ".jsonl") != 0 ||
-		    de->d_name[0] == '.')
-			continue;
-		path = xprintf("%s/%s", dir, de->d_name);
-		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-			free(path);
-			continue;
-		}
-		d->e = xreallocarray(d->e, d->n + 1, sizeof *d->e);
-		e = &d->e[d->n++];
-		memset(e, 0, sizeof *e);
-		e->path = path;
-		e->name = esc_str(de->d_name, 0);
-		snprintf(e->state, sizeof e->state, "not checked yet");
-	}
-	closedir(dp);
-	if (d->n > 0)
-		qsort(d->e, d->n, sizeof *d->e, by_name_desc);
-	for (n = 0; n < d->n; n++)
-		entry_head(&d->e[n]);
-	return 0;
-}
-
-static void
-entry_count(struct rp_entry *e, const struct audit_line *l)
-{
-	json_t *o;
-
-	/* Only step results matter here: skip the parse for the others. */
-	if (l->overlong || memmem(l->text, l->len, "\"step.result\"", 13) ==
-	    NULL)
-		return;
-	if ((o = json_loadb(l->text, l->len, JSON_ALLOW_NUL, NULL)) == NULL)
-		return;
-	if (is(o, "type", "step.result")) {
-		if (is(json_object_get(o, "data"), "verdict", "pass"))
-			e->pass++;
-		else if (is(json_object_get(o, "data"), "verdict", "fail"))
-			e->fail++;
-		else
-			e->other++;
-	}
-	json_decref(o);
-}
-
-static void
-entry_finish(struct rp_entry *e)
-{
-	const struct verify *v = &e->v;
-
-	verify_finish(&e->v);
-	e->checked = true;
-	e->status = v->status;
-	e->ended = v->ended;
-	switch (v->status) {
-	case VERIFY_INTACT:
-		snprintf(e->state, sizeof e->state, "intact%s", v->sealed ?
-		    ", sealed" : " (unsealed)");
-		break;
-	case VERIFY_OPEN:
-		snprintf(e->state, sizeof e->state, "intact, not ended%s",
-		    v->sealed ? ", sealed" : " (unsealed)");
-		break;
-	case VERIFY_TORN:
-		snprintf(e->state, sizeof e->state, "torn tail");
-		break;
-	case VERIFY_NEED_KEY:
-		snprintf(e->state, sizeof e->state, "sealed (needs --key)");
-		break;
-	case VERIFY_BAD:
-		if (v->bad_seq != 0)
-			snprintf(e->state, sizeof e->state, "TAMPERED at "
-			    "record %" PRIu64, v->bad_seq);
-		else
-			snprintf(e->state, sizeof e->state, "TAMPERED at "
-			    "line %zu", v->bad_line);
-		break;
-	}
-	audit_reader_close(e->rd);
-	e->rd = NULL;
-	verify_done(&e->v);
-}
-
-int
-rp_dir_check(struct rp_dir *d, size_t max_lines)
-{
-	struct rp_entry *e;
-	struct audit_line l;
-	char *cause = NULL;
-	size_t n = 0;
-	int rc;
-
-	while (d->next < d->n && n < max_lines) {
-		e = &d->e[d->next];
-		if (e->checked) {
-			d->next++;
-			continue;
-		}
-		if (e->rd == NULL) {
-			verify_init(&e->v, d->key);
-			if ((e->rd = audit_reader_open(e->path, &cause)) ==
-			    NULL) {
-				free(cause);
-				cause = NULL;
-				e->checked = true;
-				e->status = VERIFY_BAD;
-				snprintf(e->state, sizeof e->state,
-				    "cannot be read");
-				verify_done(&e->v);
-				continue;
-			}
-			snprintf(e->state, sizeof e->state, "checking");
-		}
-		while (n < max_lines && (rc = audit_reader_next(e->rd, &l,
-		    &cause)) == 1) {
-			n++;
-			entry_count(e, &l);
-			verify_line(&e->v, &l);
-		}
-		if (n >= max_lines)
-			break;
-		free(cause);
-		cause = NULL;
-		entry_finish(e);
-		d->next++;
-	}
-	return d->next < d->n;
-}
-
-void
-rp_dir_free(struct rp_dir *d)
-{
-	size_t i;
-
-	for (i = 0; i < d->n; i++) {
-		free(d->e[i].path);
-		free(d->e[i].name);
-		audit_reader_close(d->e[i].rd);
-		if (!d->e[i].checked)
-			verify_done(&d->e[i].v);
-	}
-	free(d->e);
-	memset(d, 0, sizeof *d);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "audit_chain.h"
+#include "record.h"
 #include "session_step.h"
 #include "textesc.h"
 #include "xmalloc.h"
@@ -81,7 +82,8 @@ session_end(struct session *s, size_t i, enum step_state st, const char *reason)
 	lv->poll = NULL;
 	free(lv->last);
 	lv->last = NULL;
-	session_record(s, "step.result", i, json_pack("{s:s, s:s, s:s, s:f}",
+	session_record(s, record_name(REC_STEP_RESULT), i,
+	    json_pack("{s:s, s:s, s:s, s:f}",
 	    "verdict", step_state_name(st),
 	    "observed", r->observed ? r->observed : "",
 	    "reason", r->reason ? r->reason : "", "ms", r->ms));
@@ -173,7 +175,8 @@ session_start(struct session *s, size_t i, char **cause)
 	s->running++;
 	s->live[i].started = loop_now();
 	s->live[i].intent = 0;
-	session_record(s, "step.start", i, json_pack("{s:s, s:s}", "title", st->title,
+	session_record(s, record_name(REC_STEP_START), i,
+	    json_pack("{s:s, s:s}", "title", st->title,
 	    "kind", step_kind_name(st->kind)));
 	session_changed(s, i);
 	/* Structural, whatever the caller decided: a read-only session or
@@ -213,7 +216,8 @@ mark(struct session *s, size_t i, enum step_state st, const char *reason)
 	if (r->state != STEP_PENDING && r->state != STEP_RUNNING)
 		return;
 	if (r->state == STEP_PENDING)
-		session_record(s, "step.start", i, json_pack("{s:s, s:s}", "title",
+		session_record(s, record_name(REC_STEP_START), i,
+		    json_pack("{s:s, s:s}", "title",
 		    s->rb->steps[i].title, "kind",
 		    step_kind_name(s->rb->steps[i].kind)));
 	session_end(s, i, st, reason);
@@ -236,7 +240,8 @@ session_manual(struct session *s, size_t i, bool pass, const char *note)
 {
 	if (!step_kind_of(&s->rb->steps[i])->person)
 		return;
-	session_record(s, "manual", i, json_pack("{s:s, s:s}", "verdict", pass ?
+	session_record(s, record_name(REC_MANUAL), i,
+	    json_pack("{s:s, s:s}", "verdict", pass ?
 	    "pass" : "fail", "note", note ? note : ""));
 	session_observed(s, i, "marked %s by the operator%s%s",
 	    pass ? "pass" : "fail", note ? ": " : "", note ? note : "");
@@ -246,7 +251,8 @@ session_manual(struct session *s, size_t i, bool pass, const char *note)
 void
 session_note(struct session *s, size_t i, const char *text)
 {
-	session_record(s, "note", i, json_pack("{s:s}", "text", text));
+	session_record(s, record_name(REC_NOTE), i,
+	    json_pack("{s:s}", "text", text));
 	s->steps[i].nnotes++;
 	session_changed(s, i);
 }

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "record.h"
+
 struct buf;
 struct rb_cmd;
 struct rb_loader;
@@ -48,10 +50,10 @@ struct step_kind {
 	bool		 preview;	/* it shows what it would do, then asks */
 	const char	*refusal;	/* why a batch without --yes refuses it */
 
-	/* Record types: of its intent (when it acts; NULL: none) and of its
-	 * result, which holds what it observed (see rehearse-audit(5)). */
-	const char	*intent;
-	const char	*result;
+	/* Record types: of its intent (when it acts; REC_UNKNOWN: none) and
+	 * of its result, which holds what it observed (see rehearse-audit(5)). */
+	enum record_type intent;
+	enum record_type result;
 
 	/* Loads the node under its key into s (step idx); reports problems. */
 	void		(*load)(struct rb_loader *, struct rb_step *s,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "record.h"
 #include "runbook_load.h"
 #include "runbook_show.h"
 #include "runner.h"
@@ -113,7 +114,7 @@ command_done(const struct run_result *res, void *arg)
 	const struct rb_step *st = &s->rb->steps[i];
 	bool ok = res->exit_code == 0 && !res->timed_out;
 	const struct step_kind *kind = step_kind_of(st);
-	const char *type = kind->result;
+	const char *type = record_name(kind->result);
 	char *background, *output;
 	json_t *d;
 
@@ -193,7 +194,7 @@ command_start(struct session *s, size_t i, const struct rb_cmd *cmd,
 	if (lv->run == NULL) {
 		if (lv->intent != 0)
 			audit_result(s->audit, lv->intent,
-			    step_kind_of(&s->rb->steps[i])->result,
+			    record_name(step_kind_of(&s->rb->steps[i])->result),
 			    (unsigned)i + 1, json_pack("{s:s}", "error", cause));
 		session_end(s, i, STEP_FAILED, cause);
 		free(cause);
@@ -205,7 +206,8 @@ run_start_step(struct session *s, size_t i)
 {
 	const struct rb_step *st = &s->rb->steps[i];
 
-	command_start(s, i, &st->cmd, st->timeout_s, step_run.intent);
+	command_start(s, i, &st->cmd, st->timeout_s,
+	    record_name(step_run.intent));
 }
 
 static void
@@ -216,7 +218,7 @@ rollback_check_start_step(struct session *s, size_t i)
 	/* The check proves the rollback can run; one that is not marked
 	 * safe may change something: record it as an action. */
 	command_start(s, i, &rl->check, rl->timeout_s, rl->check_safe ? NULL :
-	    step_rollback_check.intent);
+	    record_name(step_rollback_check.intent));
 }
 
 static void
@@ -261,7 +263,7 @@ rollback_done(const struct run_result *res, void *arg)
 	    "output", output);
 	free(output);
 	background_json(res, d);
-	audit_result(s->audit, c->intent, "rollback.done", 0, d);
+	audit_result(s->audit, c->intent, record_name(REC_ROLLBACK_DONE), 0, d);
 	s->rollback_run = NULL;
 	session_changed(s, RB_NONE);
 	free(c);
@@ -281,7 +283,8 @@ step_rollback_start(struct session *s, size_t rb_i, char **cause)
 	c->s = s;
 	c->rollback = rb_i;
 	run_secrets(&rl->run, add_secret, s->audit);
-	c->intent = audit_intent(s->audit, "rollback.intent", 0, json_pack(
+	c->intent = audit_intent(s->audit, record_name(REC_ROLLBACK_INTENT), 0,
+	    json_pack(
 	    "{s:s, s:s}", "rollback", rl->name, "command", rl->run.text));
 	if (c->intent == 0) {
 		free(c);
@@ -291,7 +294,8 @@ step_rollback_start(struct session *s, size_t rb_i, char **cause)
 	s->rollback_run = run_start(s->loop, &rl->run, s->rb->dir,
 	    s->rb->secret_vars, rl->timeout_s, rollback_line, rollback_done, c, cause);
 	if (s->rollback_run == NULL) {
-		audit_result(s->audit, c->intent, "rollback.done", 0,
+		audit_result(s->audit, c->intent,
+		    record_name(REC_ROLLBACK_DONE), 0,
 		    json_pack("{s:s}", "error", *cause));
 		free(c);
 		return -1;
@@ -309,8 +313,8 @@ const struct step_kind step_run = {
 	.acts = true,
 	.refusal = "refused: a command changes the world; run with --yes to "
 	    "allow it",
-	.intent = "run.intent",
-	.result = "run.done",
+	.intent = REC_RUN_INTENT,
+	.result = REC_RUN_DONE,
 	.load = run_load,
 	.describe = run_describe,
 	.command = run_command,
@@ -324,8 +328,8 @@ const struct step_kind step_rollback_check = {
 	.check_safe = true,
 	.refusal = "refused: this rollback check is not marked check_safe; "
 	    "run with --yes to allow it",
-	.intent = "rollback_check.intent",
-	.result = "rollback_check.result",
+	.intent = REC_ROLLBACK_CHECK_INTENT,
+	.result = REC_ROLLBACK_CHECK_RESULT,
 	.load = rollback_check_load,
 	.describe = rollback_check_describe,
 	.command = rollback_check_command,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "record.h"
 #include "runbook_load.h"
 #include "session_step.h"
 #include "textesc.h"
@@ -212,7 +213,7 @@ http_done(struct http_probe *p, const struct http_result *res, void *arg)
 		    res->total_ms, res->ttfb_ms);
 	else
 		session_observed(s, i, "%s", res->error);
-	session_record(s, "http.result", i, json_pack(
+	session_record(s, record_name(REC_HTTP_RESULT), i, json_pack(
 	    "{s:s, s:s, s:s, s:b, s:I, s:s, s:f, s:f, s:f, s:f, s:f, s:f, "
 	    "s:I, s:o, s:s}",
 	    "route", s->rb->routes[st->route].name,
@@ -318,7 +319,7 @@ measure_done(const struct sample_stats *stats, void *arg)
 				state = STEP_DEGRADED;
 		}
 	}
-	session_record(s, "measure.result", i, json_pack(
+	session_record(s, record_name(REC_MEASURE_RESULT), i, json_pack(
 	    "{s:s, s:s, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:I, s:I, "
 	    "s:o, s:o, s:s}",
 	    "route", s->rb->routes[st->route].name,
@@ -387,7 +388,8 @@ wait_done(struct http_probe *p, const struct http_result *res, void *arg)
 	if (loop_now() + st->every_s > lv->deadline) {
 		session_observed(s, i, "did not hold within %g s (%u probes; last: "
 		    "%s)", st->timeout_wait_s, r->polls, lv->last);
-		session_record(s, "wait.result", i, json_pack("{s:I, s:o}", "probes",
+		session_record(s, record_name(REC_WAIT_RESULT), i,
+		    json_pack("{s:I, s:o}", "probes",
 		    (json_int_t)r->polls, "checks", checks_json(&r->checks)));
 		char *why = first_miss(&r->checks);
 		session_end(s, i, STEP_FAILED, why ? why : "timed out");
@@ -442,7 +444,7 @@ static const char *const wait_keys[] = { "route", "profile", "expect",
 const struct step_kind step_http = {
 	.name = "http",
 	.keys = http_keys,
-	.result = "http.result",
+	.result = REC_HTTP_RESULT,
 	.load = http_load,
 	.describe = probe_describe,
 	.start = http_start_step,
@@ -454,7 +456,7 @@ const struct step_kind step_measure = {
 	.name = "measure",
 	.keys = measure_keys,
 	.measures = true,
-	.result = "measure.result",
+	.result = REC_MEASURE_RESULT,
 	.load = measure_load,
 	.describe = measure_describe,
 	.start = measure_start_step,
@@ -465,7 +467,7 @@ const struct step_kind step_measure = {
 const struct step_kind step_wait = {
 	.name = "wait",
 	.keys = wait_keys,
-	.result = "wait.result",
+	.result = REC_WAIT_RESULT,
 	.load = wait_load,
 	.describe = wait_describe,
 	.start = wait_start_step,

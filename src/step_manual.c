@@ -29,7 +29,7 @@ manual_cancel(struct session *s, size_t i)
 const struct step_kind step_manual = {
 	.name = "manual",
 	.person = true,
-	.result = "manual",
+	.result = REC_MANUAL,
 	.load = manual_load,
 	.start = manual_start_step,
 	.cancel = manual_cancel,

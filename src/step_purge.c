@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "purge.h"
+#include "record.h"
 #include "runbook_load.h"
 #include "session_step.h"
 #include "xmalloc.h"
@@ -84,7 +85,8 @@ purge_event(struct purge *p, void *arg)
 		for (j = 0; purge_sample(p, j, &k, &len); j++)
 			json_array_append_new(sample, audit_json_bytes(k, len));
 		session_observed(s, i, "%zu keys match", rep->previewed);
-		session_record(s, "purge.preview", i, json_pack("{s:s, s:o, s:I, s:I, "
+		session_record(s, record_name(REC_PURGE_PREVIEW), i,
+		    json_pack("{s:s, s:o, s:I, s:I, "
 		    "s:o}", "route", route->name, "patterns", patterns(route),
 		    "previewed", (json_int_t)rep->previewed, "max_keys",
 		    (json_int_t)route->max_keys, "sample", sample));
@@ -104,7 +106,8 @@ purge_event(struct purge *p, void *arg)
 			    "more than " : "", rep->previewed);
 		else
 			session_observed(s, i, "refused before counting");
-		session_record(s, "purge.preview", i, json_pack("{s:s, s:o, s:I, s:b, "
+		session_record(s, record_name(REC_PURGE_PREVIEW), i,
+		    json_pack("{s:s, s:o, s:I, s:b, "
 		    "s:b, s:s}", "route", route->name, "patterns",
 		    patterns(route), "previewed", (json_int_t)rep->previewed,
 		    "counted", rep->counted, "over_limit", rep->over_limit,
@@ -115,8 +118,9 @@ purge_event(struct purge *p, void *arg)
 	case PURGE_CANCELLED:
 	case PURGE_FAILED:
 		if (lv->intent != 0)
-			audit_result(s->audit, lv->intent, "purge.done",
-			    (unsigned)i + 1, json_pack("{s:s, s:s, s:I, s:I, "
+			audit_result(s->audit, lv->intent,
+			    record_name(REC_PURGE_DONE), (unsigned)i + 1,
+			    json_pack("{s:s, s:s, s:I, s:I, "
 			    "s:I, s:I, s:I, s:I, s:f, s:s, s:o, s:o}", "route",
 			    route->name,
 			    "state", purge_state_name(rep->state), "previewed",
@@ -248,7 +252,8 @@ purge_confirm_step(struct session *s, size_t i, char **cause)
 		return -1;
 	}
 	rep = purge_report(lv->purge);
-	lv->intent = audit_intent(s->audit, "purge.intent", (unsigned)i + 1,
+	lv->intent = audit_intent(s->audit, record_name(REC_PURGE_INTENT),
+	    (unsigned)i + 1,
 	    json_pack("{s:s, s:o, s:I, s:o}", "route",
 	    s->rb->routes[st->route].name, "patterns",
 	    patterns(&s->rb->routes[st->route]), "previewed",
@@ -283,8 +288,8 @@ const struct step_kind step_purge = {
 	.preview = true,
 	.refusal = "refused: a purge changes the world; run with --yes to "
 	    "allow it",
-	.intent = "purge.intent",
-	.result = "purge.done",
+	.intent = REC_PURGE_INTENT,
+	.result = REC_PURGE_DONE,
 	.load = purge_load,
 	.describe = purge_describe,
 	.start = purge_start_step,

@@ -23,20 +23,25 @@ START_TEST(every_kind_has_every_op)
 		ck_assert_ptr_nonnull(k->load);
 		ck_assert_ptr_nonnull(k->start);
 		ck_assert_ptr_nonnull(k->cancel);
-		ck_assert_ptr_nonnull(k->result);
+		ck_assert_int_ne(k->result, REC_UNKNOWN);
 		ck_assert_ptr_eq(step_kind(i), k);
 		ck_assert_str_eq(step_kind_name(i), k->name);
 		/* What acts records its intent first and says why a batch
 		 * refuses it; it previews (and is confirmed) or shows its
 		 * command. */
 		if (k->acts) {
-			ck_assert_msg(k->intent != NULL && k->refusal != NULL,
-			    "%s acts without an intent or a refusal", k->name);
+			ck_assert_msg(k->intent != REC_UNKNOWN &&
+			    k->refusal != NULL, "%s acts without an intent or a "
+			    "refusal", k->name);
+			/* Its intent is one, and its result closes it. */
+			ck_assert(record_info(k->intent)->role & RECORD_INTENT);
+			ck_assert_int_eq(record_info(k->intent)->pair, k->result);
 			ck_assert_msg(k->preview ? k->confirm != NULL :
 			    k->command != NULL, "%s acts and shows nothing",
 			    k->name);
 		} else
-			ck_assert_msg(k->intent == NULL && k->confirm == NULL,
+			ck_assert_msg(k->intent == REC_UNKNOWN &&
+			    k->confirm == NULL,
 			    "%s does not act but has an intent", k->name);
 		ck_assert(!k->check_safe || k->acts);
 		ck_assert(!k->preview || k->confirm != NULL);
