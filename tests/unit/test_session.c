@@ -4,8 +4,8 @@
  * a port nobody listens on).  The
  * state machine (start, cancel, skip, refuse, manual, note) and the
  * records each transition writes; read-only and check sessions; resume (a
- * log cut while an action ran, continued: done steps kept, the action's
- * outcome unknown); the rollback is one call away whatever the step, and a
+ * log cut while an action ran, read back by log_digest and continued: done
+ * steps kept, the action's outcome unknown); the rollback is one call away whatever the step, and a
  * read-only session cannot reach it or any action. */
 #include "config.h"
 
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "log_digest.h"
 #include "session.h"
 #include "tap.h"
 #include "testsrv.h"
@@ -363,6 +364,7 @@ START_TEST(resume_keeps_done_steps_and_marks_the_unknown)
 	struct session_hooks hooks = { changed, output, NULL, NULL };
 	struct session_opts rw = { false, false };
 	struct audit_opts ao = { 0 };
+	struct log_digest ld;
 	char *cause = NULL, *cut, *cmd, *log, *intent, *unknown, *line;
 	const char *yaml =
 	    "runbook: t\nowner: o\nsteps:\n"
@@ -389,6 +391,20 @@ START_TEST(resume_keeps_done_steps_and_marks_the_unknown)
 	unlink(fx.log);
 	free(fx.log);
 	fx.log = cut;
+
+	/* What resume reads back (log_digest): step 1 passed, step 2 acted
+	 * and has no result, step 3 never started. */
+	log_digest_init(&ld, fx.rb->nsteps, true);
+	ck_assert_int_eq(log_digest_file(&ld, NULL, cut, &cause), 0);
+	ck_assert_str_eq(ld_str(log_digest_step(&ld, 1)->verdict), "pass");
+	ck_assert(!log_digest_step(&ld, 1)->acted);
+	ck_assert(log_digest_step(&ld, 2)->acted);
+	ck_assert(log_digest_step(&ld, 2)->running);
+	ck_assert_ptr_null(log_digest_step(&ld, 2)->verdict);
+	ck_assert(log_digest_step(&ld, 3) == NULL ||
+	    log_digest_step(&ld, 3)->attempts == 0);
+	ck_assert(!ld.ended);
+	log_digest_done(&ld);
 
 	/* Resumed: the writer closes the open intent as outcome unknown. */
 	ao.path = cut;
