@@ -6,24 +6,10 @@ set -u
 : "${REHEARSE:=./rehearse}" "${AUDIT_TOOL:=./tests/tools/audit_tool}" "${top_srcdir:=.}"
 tmp=$(mktemp -d)
 mnt=
-cleanup() {
-	[ -n "$mnt" ] && umount "$mnt" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$top_srcdir/tests/lib.sh"
+cleanup_hook() { [ -z "$mnt" ] || umount "$mnt" 2>/dev/null; }
+ok_lines=20
 rb="$top_srcdir/runbooks/minimal.yml"
-n=0
-
-ok() {	# ok STATUS DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		sed 's/^/# /' "$tmp/out" "$tmp/err" 2>/dev/null | head -20
-	fi
-}
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
 
 verify() {	# verify ARGS...: status in $tmp/rc
 	"$REHEARSE" verify "$@" >"$tmp/out" 2>"$tmp/err"

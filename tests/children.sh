@@ -14,29 +14,14 @@
 set -u
 : "${REHEARSE:=./rehearse}" "${top_srcdir:=.}" "${top_builddir:=.}"
 tmp=$(mktemp -d)
-rpid=
-spid=
-cleanup() {
-	# Only the processes this test started (their pids were written down).
+. "$top_srcdir/tests/lib.sh"
+# Only the processes this test started (their pids were written down).
+cleanup_hook() {
 	for f in "$tmp"/*.pid; do
 		[ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null
 	done
-	[ -n "$spid" ] && kill "$spid" 2>/dev/null
-	[ -n "$rpid" ] && kill "$rpid" 2>/dev/null
-	wait 2>/dev/null
-	[ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
 }
-trap cleanup EXIT
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		sed 's/^/# /' "$tmp/out" "$tmp/err" 2>/dev/null | tail -40
-	fi
-}
+ok_lines=40
 run() {
 	"$REHEARSE" run --batch --yes "$@" >"$tmp/out" 2>"$tmp/err"
 	echo $? >"$tmp/rc"
@@ -65,20 +50,12 @@ gone() {
 	[ ! -e "/proc/$1" ] || [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]
 }
 
-. "$top_srcdir/tests/lib.sh"
 rport=$(( 23000 + $$ % 20000 ))
 export RPASS='redis-pw-7f3a'
 start_redis
 # The password only now: lib.sh's readiness check speaks without one.
 redis-cli -p "$rport" CONFIG SET requirepass "$RPASS" >/dev/null
-"$top_builddir/tests/stage/stage" --port 0 --port-file "$tmp/port" \
-    --redis "redis://127.0.0.1:$rport/0" --db-delay-ms 0 \
-    --version-file "$tmp/version" >/dev/null 2>"$tmp/stage.log" &
-spid=$!
-i=0
-while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-sport=$(cat "$tmp/port")
-base="http://127.0.0.1:$sport"
+start_stage --db-delay-ms 0 --version-file "$tmp/version"
 
 export CK='cookie-value-91c2'
 export TOK='tok en/+?&=s3cret'
@@ -244,21 +221,10 @@ done
 ok $good "URL-encoded (both cases, + for a space) and base64 forms (standard, URL-safe, shifted) are redacted in the log and in batch output"
 
 # The same on the dashboard, in a real terminal.
-sock="$tmp/tmux.sock"
-tmux -S "$sock" -f /dev/null new-session -d -s rh -x 120 -y 40 \
-    "env LANG=C.UTF-8 '$REHEARSE' run --audit '$tmp/enc-ui.jsonl' '$tmp/enc.yml'; sleep 60"
-screen() { tmux -S "$sock" capture-pane -p -t rh 2>/dev/null; }
-wait_for() {	# wait_for REGEX: up to 10 s
-	_end=$(( $(date +%s) + 10 ))
-	while [ "$(date +%s)" -le $_end ]; do
-		screen | grep -q -E -- "$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
+start -x 120 -y 40 "'$REHEARSE'" run --audit "'$tmp/enc-ui.jsonl'" "'$tmp/enc.yml'"
 good=0
-wait_for "Print the secret encoded" && tmux -S "$sock" send-keys -t rh Enter &&
-    wait_for "Run this command" && tmux -S "$sock" send-keys -t rh y &&
+wait_for "Print the secret encoded" && keys Enter &&
+    wait_for "Run this command" && keys y &&
     wait_for "^> +1 ✔" || good=1
 screen >"$tmp/out"
 for form in "$TOK_URL_UPPER" "$TOK_URL_LOWER" "$b64" "$b64url" \
@@ -270,7 +236,7 @@ for form in "$TOK_URL_UPPER" "$TOK_URL_LOWER" "$b64" "$b64url" \
 	fi
 done
 [ "$(grep -c '\[redacted\]' "$tmp/out")" -ge 5 ] || good=1
-tmux -S "$sock" kill-server 2>/dev/null
+t kill-server 2>/dev/null
 ok $good "the dashboard shows the command's output with those forms redacted"
 
 # 8: a secret across the places where a long output is cut (its first

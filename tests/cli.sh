@@ -6,18 +6,7 @@
 set -u
 : "${REHEARSE:=./rehearse}" "${top_srcdir:=.}" "${top_builddir:=.}"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-n=0
-
-ok() {	# ok STATUS DESCRIPTION: one TAP line; on failure, $tmp/out as comments
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		sed 's/^/# /' "$tmp/out" 2>/dev/null | head -20
-	fi
-}
+. "$top_srcdir/tests/lib.sh"
 
 # has WORD FILE: WORD (an option) is in FILE as a word of its own.
 has() { grep -q -E -- "(^|[^a-zA-Z-])$1([^a-zA-Z-]|\$)" "$2"; }

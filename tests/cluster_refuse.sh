@@ -6,24 +6,6 @@
 set -u
 : "${REHEARSE:=./rehearse}" "${top_srcdir:=.}"
 tmp=$(mktemp -d)
-rpid=
-pids=
-cleanup() {
-	for p in $pids $rpid; do kill "$p" 2>/dev/null; done
-	for p in $pids $rpid; do wait "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		sed 's/^/# /' "$tmp/out" "$tmp/err" 2>/dev/null | head -30
-	fi
-}
 . "$top_srcdir/tests/lib.sh"
 
 # more_redis NAME ARGS...: another private server on a free port; its port

@@ -10,70 +10,15 @@ LC_ALL=C.UTF-8 LANG=C.UTF-8; export LC_ALL LANG
 : "${REHEARSE:=./rehearse}" "${top_srcdir:=.}" "${top_builddir:=.}"
 REHEARSE=$(cd "$(dirname "$REHEARSE")" && pwd)/$(basename "$REHEARSE")
 tmp=$(mktemp -d)
-sock="$tmp/tmux.0.sock"
-starts=0
-rpid=
-spid=
-cleanup() {
-	for s in "$tmp"/tmux.*.sock; do tmux -S "$s" kill-server 2>/dev/null; done
-	[ -n "$rpid" ] && { kill -CONT "$rpid"; kill "$rpid"; } 2>/dev/null
-	[ -n "$spid" ] && kill "$spid" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		screen | sed 's/^/# /'
-	fi
-}
-t() { tmux -S "$sock" "$@"; }
-screen() { t capture-pane -p -t rh 2>/dev/null; }
-keys() { t send-keys -t rh "$@"; }
-wait_for() {	# wait_for REGEX [SECONDS]
-	local end=$(( $(date +%s%N) / 1000000 + ${2:-10} * 1000 ))
-	while [ $(( $(date +%s%N) / 1000000 )) -lt $end ]; do
-		screen | grep -q -E -- "$1" && return 0
-		sleep 0.05
-	done
-	return 1
-}
+. "$top_srcdir/tests/lib.sh"
+ok_diag=ok_screen
 step_glyph() {	# the state glyph of step N on the list
 	screen | sed -n "s/^[> ] *$1 \(.\) .*/\1/p" | head -1
 }
 
-. "$top_srcdir/tests/lib.sh"
 rport=$(( 23000 + $$ % 20000 ))
-start_redis
-export STAGE_VERSION_FILE="$tmp/version"
-echo 1.5.1 >"$STAGE_VERSION_FILE"
-"$top_builddir/tests/stage/stage" --port 0 --port-file "$tmp/port" \
-    --redis "redis://127.0.0.1:$rport/0" --db-delay-ms 20 \
-    --version-file "$STAGE_VERSION_FILE" >/dev/null 2>&1 &
-spid=$!
-i=0
-while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-sport=$(cat "$tmp/port")
-mkdir -p "$tmp/rb"
-ln -s "$(cd "$top_srcdir/runbooks/demo" && pwd)" "$tmp/rb/demo"
-sed -e "s|127.0.0.1:6390|127.0.0.1:$rport|; s|127.0.0.1:8090|127.0.0.1:$sport|" \
-    -e 's|samples: 20|samples: 5|' "$top_srcdir/runbooks/demo.yml" >"$tmp/rb/demo.yml"
-STAGE_SESSION=$(curl -s -D - -o /dev/null "http://127.0.0.1:$sport/login" |
-    sed -n 's/^Set-Cookie: \([^;]*\).*/\1/p')
-export STAGE_SESSION
-
-start() {	# start [ENV=...] ARGS...: the dashboard in a fresh tmux server
-	t kill-server 2>/dev/null
-	starts=$((starts + 1))
-	sock="$tmp/tmux.$starts.sock"
-	t -f /dev/null new-session -d -s rh -x 100 -y 30 \
-	    "env LANG=C.UTF-8 $* ; echo EXITED \$?; sleep 120"
-}
+stage_env 20
+demo_runbook "$tmp/rb" -e 's|samples: 20|samples: 5|'
 
 start "$REHEARSE" run --audit "$tmp/demo.jsonl" "$tmp/rb/demo.yml"
 wait_for "redis up" && wait_for "blog-post +anon +200" && wait_for "owner: web-platform"

@@ -15,45 +15,21 @@ LC_ALL=C.UTF-8 LANG=C.UTF-8; export LC_ALL LANG
 REHEARSE=$(cd "$(dirname "$REHEARSE")" && pwd)/$(basename "$REHEARSE")
 FAULTSRV="$(cd "$top_builddir" && pwd)/tests/tools/faultsrv"
 tmp=$(mktemp -d)
-sock="$tmp/tmux.0.sock"
-starts=0
-rpid=
 fpid=
 runpid=
-cleanup() {
-	for s in "$tmp"/tmux.*.sock; do tmux -S "$s" kill-server 2>/dev/null; done
-	[ -n "$runpid" ] && kill "$runpid" 2>/dev/null
-	[ -n "$rpid" ] && kill "$rpid" 2>/dev/null
-	[ -n "$fpid" ] && kill "$fpid" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$tmp"
+. "$top_srcdir/tests/lib.sh"
+cleanup_hook() {
+	[ -z "$runpid" ] || kill "$runpid" 2>/dev/null
+	[ -z "$fpid" ] || kill "$fpid" 2>/dev/null
 }
-trap cleanup EXIT
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		screen | sed 's/^/# /'
-		sed 's/^/# /' "$tmp/out" "$tmp/err" 2>/dev/null | tail -20
-		: >"$tmp/out"
-		: >"$tmp/err"
-	fi
+# After a failure: the screen, and what batch runs printed (then forgotten).
+faults_diag() {
+	ok_screen
+	ok_lines=20 ok_files
+	: >"$tmp/out"
+	: >"$tmp/err"
 }
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-t() { tmux -S "$sock" "$@"; }
-screen() { t capture-pane -p -t "${1:-rh}" 2>/dev/null; }
-keys() { t send-keys -t rh "$@"; }
-wait_for() {	# wait_for REGEX [SECONDS [SESSION]]
-	local end=$(( $(now_ms) + ${2:-10} * 1000 ))
-	while [ "$(now_ms)" -lt $end ]; do
-		screen "${3:-rh}" | grep -q -E -- "$1" && return 0
-		sleep 0.05
-	done
-	return 1
-}
+ok_diag=faults_diag
 wait_last() {	# wait_last REGEX [SECONDS]: the status line
 	local end=$(( $(now_ms) + ${2:-10} * 1000 ))
 	while [ "$(now_ms)" -lt $end ]; do
@@ -61,15 +37,6 @@ wait_last() {	# wait_last REGEX [SECONDS]: the status line
 		sleep 0.05
 	done
 	return 1
-}
-start() {	# start [-x COLS -y ROWS] ARGS...: a command in a fresh tmux server
-	local cols=100 rows=30
-	[ "$1" = -x ] && { cols=$2; rows=$4; shift 4; }
-	t kill-server 2>/dev/null
-	starts=$((starts + 1))
-	sock="$tmp/tmux.$starts.sock"
-	t -f /dev/null new-session -d -s rh -x "$cols" -y "$rows" \
-	    "env LANG=C.UTF-8 $* ; echo EXITED \$?; sleep 120"
 }
 dash_pid() {	# the rehearse in the pane: this test's, not another's
 	local pane
@@ -84,7 +51,6 @@ moves() {	# moves: j and k still move the selection
 	keys j && wait_for "^> +2 " 3 && keys k && wait_for "^> +1 " 3
 }
 
-. "$top_srcdir/tests/lib.sh"
 rport=$(( 25000 + $$ % 20000 ))
 rdir="$tmp/redis"
 mkdir -p "$rdir"

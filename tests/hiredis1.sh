@@ -32,7 +32,7 @@ autoreconf -fi >/dev/null 2>&1
     HIREDIS_LIBS="$deps/hiredis/libhiredis.a" >/dev/null
 make -s -j2 >/dev/null
 make -s -j2 check TESTS="tests/unit/test_redis tests/unit/test_stage \
-    tests/purge.sh tests/session.sh tests/stage.sh tests/hostile.sh \
+    tests/purge.sh tests/session.sh tests/cases.sh tests/stage.sh tests/hostile.sh \
     tests/backup.sh tests/purge_liar.sh tests/cluster_refuse.sh tests/children.sh" >check.log 2>&1 || :
 pass=$(cat tests/*.trs tests/unit/*.trs 2>/dev/null | grep -c '^:test-result: PASS' || :)
 fail=$(cat tests/*.trs tests/unit/*.trs 2>/dev/null | grep -c -E '^:test-result: (FAIL|ERROR)' || :)

@@ -15,28 +15,13 @@ REHEARSE=$(cd "$(dirname "$REHEARSE")" && pwd)/$(basename "$REHEARSE")
 : "${BADREDIS:=$top_builddir/tests/tools/badredis}"
 BADREDIS=$(cd "$(dirname "$BADREDIS")" && pwd)/$(basename "$BADREDIS")
 tmp=$(mktemp -d)
-sock="$tmp/tmux.0.sock"
-starts=0
 bpid=
-cleanup() {
-	for s in "$tmp"/tmux.*.sock; do tmux -S "$s" kill-server 2>/dev/null; done
-	[ -n "$bpid" ] && kill "$bpid" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		tmux -S "$sock" capture-pane -p -t rh 2>/dev/null | sed 's/^/# screen: /'
-		sed 's/^/# /' "$tmp/out" "$tmp/err" 2>/dev/null | tail -20
-	fi
-}
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+tmux_cols=120
+. "$top_srcdir/tests/lib.sh"
+cleanup_hook() { [ -z "$bpid" ] || kill "$bpid" 2>/dev/null; }
+# After a failure: the screen, then the end of the batch output.
+hostile_diag() { screen | sed 's/^/# screen: /'; ok_lines=20 ok_files; }
+ok_diag=hostile_diag
 
 # bad MODE: (re)starts badredis in MODE; its port in $bport.
 bad() {
@@ -165,19 +150,8 @@ ok $? "garbage bytes: protocol error, escaped (no ESC reaches the terminal)"
 
 # 2. The dashboard survives a reply with no command waiting ------------------
 
-t() { tmux -S "$sock" "$@"; }
-screen() { t capture-pane -p -t rh 2>/dev/null; }
-wait_for() {	# wait_for REGEX [SECONDS]
-	local end=$(( $(now_ms) + ${2:-10} * 1000 ))
-	while [ "$(now_ms)" -lt $end ]; do
-		screen | grep -q -E -- "$1" && return 0
-		sleep 0.05
-	done
-	return 1
-}
 bad extra "refresh_s: 0.5"
-t -f /dev/null new-session -d -s rh -x 120 -y 30 \
-    "env LANG=C.UTF-8 $REHEARSE run --audit $tmp/dash.jsonl $tmp/rb.yml; echo EXITED \$?; sleep 120"
+start "$REHEARSE" run --audit "$tmp/dash.jsonl" "$tmp/rb.yml"
 wait_for "redis down: protocol error: a reply arrived with no command waiting" 10 &&
     wait_for "Look" 2 && wait_for "redis (up|connecting|down: protocol error.*retry)" 5
 ok $? "dashboard: the unsolicited reply shows as a protocol error, the screen still drawn"
@@ -186,7 +160,7 @@ pid=$(pgrep -P "$(t display-message -p -t rh '#{pane_pid}')" -x rehearse)
 [ -n "$pid" ] && kill -0 "$pid" && [ "$(t display-message -p -t rh '#{alternate_on}')" = 1 ] &&
     screen | grep -q -E "redis (up|connecting|down)" && screen | grep -q "Look"
 ok $? "dashboard: still running after reconnecting and failing again"
-t send-keys -t rh q
+keys q
 wait_for "EXITED [01]" 5 && [ "$(t display-message -p -t rh '#{alternate_on}')" = 0 ] &&
     "$REHEARSE" verify -q "$tmp/dash.jsonl" && grep -q '"type":"session.end"' "$tmp/dash.jsonl"
 ok $? "q quits, the terminal is restored, the log is ended and verifies"
@@ -195,22 +169,18 @@ ok $? "q quits, the terminal is restored, the log is ended and verifies"
 
 dash() {	# dash MODE: the dashboard, read-only, against badredis in MODE
 	bad "$1" "refresh_s: 0.5"
-	t kill-server 2>/dev/null
-	starts=$((starts + 1))	# a fresh server: the old one may still be exiting
-	sock="$tmp/tmux.$starts.sock"
-	t -f /dev/null new-session -d -s rh -x 120 -y 30 \
-	    "env LANG=C.UTF-8 $REHEARSE run --read-only $tmp/rb.yml; echo EXITED \$?; sleep 120"
+	start "$REHEARSE" run --read-only "$tmp/rb.yml"	# a fresh server each time
 }
 dash info-noperm
 wait_for "readouts unknown: INFO refused: NOPERM" 10 && ! screen | grep -q "mem 0"
 ok $? "dashboard: INFO refused shows as readouts unknown, with no numbers"
-t send-keys -t rh q
+keys q
 wait_for "EXITED" 5
 
 dash replica
 wait_for "redis up, [0-9.]+ ms, replica of 10\.1\.2\.3:6380, cluster mode" 10
 ok $? "dashboard: a replica in cluster mode is named as such"
-t send-keys -t rh q
+keys q
 wait_for "EXITED" 5
 
 echo "1..$n"

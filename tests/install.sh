@@ -5,19 +5,11 @@
 # rollback check passes for a user who cannot write the installed folder.
 # Speaks TAP.  Needs $top_builddir, $REHEARSE.
 set -u
-: "${top_builddir:=.}" "${REHEARSE:=./rehearse}"
+: "${top_builddir:=.}" "${REHEARSE:=./rehearse}" "${top_srcdir:=.}"
 tmp=$(mktemp -d)
-trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		sed 's/^/# /' "$tmp/out" 2>/dev/null | head -20
-	fi
-}
+. "$top_srcdir/tests/lib.sh"
+cleanup_hook() { chmod -R u+w "$tmp" 2>/dev/null; }
+ok_lines=20
 
 dest=$tmp/dest
 # mk TARGET: make in the build tree, outside the jobserver of the make that

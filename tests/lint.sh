@@ -4,20 +4,8 @@
 set -u
 : "${REHEARSE:=./rehearse}" "${top_srcdir:=.}"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-n=0
-fails=0
-
-ok() {	# ok CONDITION-EXIT-STATUS DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		fails=$((fails + 1))
-		sed 's/^/# /' "$tmp/out" "$tmp/err" 2>/dev/null | head -20
-	fi
-}
+. "$top_srcdir/tests/lib.sh"
+ok_lines=20
 
 run() {	# run ARGS...: stdout, stderr and status into $tmp
 	"$REHEARSE" "$@" >"$tmp/out" 2>"$tmp/err"

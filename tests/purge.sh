@@ -6,26 +6,9 @@
 set -u
 : "${REHEARSE:=./rehearse}" "${top_srcdir:=.}"
 tmp=$(mktemp -d)
-rpid=
 mpid=
-cleanup() {
-	[ -n "$mpid" ] && kill "$mpid" 2>/dev/null
-	[ -n "$rpid" ] && { kill -CONT "$rpid"; kill "$rpid"; wait "$rpid"; } 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		sed 's/^/# /' "$tmp/out" "$tmp/err" 2>/dev/null | head -30
-	fi
-}
-
 . "$top_srcdir/tests/lib.sh"
+cleanup_hook() { [ -z "$mpid" ] || kill "$mpid" 2>/dev/null; }
 start_redis --enable-debug-command yes	# DEBUG POPULATE is used below
 cli() { redis-cli -p $rport "$@"; }
 

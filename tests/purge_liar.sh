@@ -5,24 +5,11 @@
 # backed-up purge fails the batch before any UNLINK is sent.  Speaks TAP.
 # Needs $REHEARSE and $UNLINKLIAR.
 set -u
-: "${REHEARSE:=./rehearse}" "${UNLINKLIAR:=./tests/tools/unlinkliar}"
+: "${REHEARSE:=./rehearse}" "${UNLINKLIAR:=./tests/tools/unlinkliar}" "${top_srcdir:=.}"
 tmp=$(mktemp -d)
 lpid=
-cleanup() {
-	[ -n "$lpid" ] && kill "$lpid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		sed 's/^/# /' "$tmp/out" "$tmp/err" 2>/dev/null | head -30
-	fi
-}
+. "$top_srcdir/tests/lib.sh"
+cleanup_hook() { [ -z "$lpid" ] || kill "$lpid" 2>/dev/null; }
 liar() {	# liar ARGS...: starts the liar, sets $lport
 	[ -n "$lpid" ] && { kill "$lpid"; wait "$lpid"; } 2>/dev/null
 	rm -f "$tmp/port" "$tmp/log"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # replay.sh: `rehearse replay` in a real terminal (tmux): a recorded
 # rehearsal browsed (steps, timeline, detail, filters, search, playback),
+# its screens compared with expected dumps (tests/screens/replay-*.txt),
 # --follow on a growing log, a tampered log, a hostile log, the picker, and
 # the proof that replay is read-only: under strace it connects nowhere,
 # executes nothing and writes no file, and it runs in a network namespace
@@ -11,43 +12,9 @@ LC_ALL=C.UTF-8 LANG=C.UTF-8; export LC_ALL LANG
 : "${REHEARSE:=./rehearse}" "${AUDIT_TOOL:=./tests/tools/audit_tool}" "${top_srcdir:=.}"
 REHEARSE=$(cd "$(dirname "$REHEARSE")" && pwd)/$(basename "$REHEARSE")
 tmp=$(mktemp -d)
-sock="$tmp/tmux.0.sock"
-starts=0
-cleanup() {
-	for s in "$tmp"/tmux.*.sock; do tmux -S "$s" kill-server 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		screen | sed 's/^/# /'
-	fi
-}
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
-t() { tmux -S "$sock" "$@"; }
-screen() { t capture-pane -p -t rp 2>/dev/null; }
-keys() { t send-keys -t rp "$@"; }
-wait_for() {	# wait_for REGEX [SECONDS]
-	local end=$(( $(date +%s%N) / 1000000 + ${2:-10} * 1000 ))
-	while [ $(( $(date +%s%N) / 1000000 )) -lt $end ]; do
-		screen | grep -q -E -- "$1" && return 0
-		sleep 0.05
-	done
-	return 1
-}
-start() {	# start ARGS...: a command in a fresh tmux server, 120x32
-	t kill-server 2>/dev/null
-	starts=$((starts + 1))
-	sock="$tmp/tmux.$starts.sock"
-	t -f /dev/null new-session -d -s rp -x 120 -y 32 \
-	    "env LANG=C.UTF-8 $* ; echo EXITED \$?; sleep 120"
-}
+tmux_session=rp tmux_cols=120 tmux_rows=32
+. "$top_srcdir/tests/lib.sh"
+ok_diag=ok_screen
 rows() {	# rows REGEX: timeline rows whose type matches
 	screen | grep -c -E "│ +[#]? *[0-9]+ [0-9:.]+ +. $1"
 }
@@ -131,6 +98,56 @@ ok $? "? shows the keys"
 keys q
 wait_for "EXITED 0" && ! screen | grep -q "intact: 13"
 ok $? "q quits, the terminal is restored, exit 0"
+
+# Screen dumps: replay's screens are deterministic but for a few fields,
+# which norm replaces before comparing with tests/screens/replay-NAME.txt:
+# the temporary folder, dates and times, durations, byte offsets, session
+# ids and hashes, user@host.  Drawn 250 columns wide, so that no line is
+# cut where a normalised field changed its length.
+# WRITE_DUMPS=1 writes the dumps instead (then look at git diff).
+me="$(id -un)@$(hostname)"
+norm() {
+	sed -E -e "s|$tmp|TMP|g" -e "s|by $me on $(hostname)|by USER@HOST on HOST|g" \
+	    -e "s|$me|USER@HOST|g" \
+	    -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]+Z)?/DATE/g' \
+	    -e 's/[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?/TIME/g' \
+	    -e 's/[0-9a-f]{32,64}/HEX/g' \
+	    -e 's/[0-9]+(\.[0-9]+)? (ms|s)\b/N \2/g' -e 's/^(data\.ms: ).*/\1N/' \
+	    -e 's/byte [0-9]+, [0-9]+ bytes/byte N, N bytes/' -e 's/ +$//'
+}
+dump() {	# dump NAME: the screen matches its dump (retried for 3 s)
+	local want="$top_srcdir/tests/screens/replay-$1.txt" end=$(( $(now_ms) + 3000 ))
+	while :; do
+		screen | norm >"$tmp/dump-$1.txt"
+		if [ -n "${WRITE_DUMPS:-}" ]; then
+			cp "$tmp/dump-$1.txt" "$want"
+			return 0
+		fi
+		diff -u "$want" "$tmp/dump-$1.txt" >"$tmp/dump.diff" && return 0
+		[ "$(now_ms)" -lt $end ] || break
+		sleep 0.1
+	done
+	sed 's/^/# /' "$tmp/dump.diff" | head -40
+	return 1
+}
+start -x 250 -y 32 "$REHEARSE" replay --max-wait 0.05 "$log"
+wait_for "intact: 13 records, chain verified"
+dump main
+ok $? "screen dump: the opening screen (tests/screens/replay-main.txt)"
+keys x Enter
+wait_for "record on line 8"
+dump detail
+ok $? "screen dump: the first failure's record in full (replay-detail.txt)"
+keys q F
+wait_for "filter: failures"
+dump failures
+ok $? "screen dump: failures only (replay-failures.txt)"
+keys c '?'
+wait_for "rehearse replay: keys"
+dump help
+ok $? "screen dump: the help box over the timeline (replay-help.txt)"
+keys q q
+wait_for "EXITED 0"
 
 # Read-only by construction.
 if command -v strace >/dev/null; then

@@ -5,17 +5,8 @@
 set -u
 : "${top_srcdir:=.}"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		sed 's/^/# /' "$tmp/out" 2>/dev/null | head -20
-	fi
-}
+. "$top_srcdir/tests/lib.sh"
+ok_lines=20
 
 # A copy of setup whose package list names one package that is surely not
 # installed, run with a PATH that has no sudo, as a user who is not root.

@@ -5,25 +5,15 @@
 # the log, as on SIGTERM; `check | head -1` ends with its verdict's exit
 # status, never 141.  Speaks TAP.  Needs $REHEARSE.
 set -u
-: "${REHEARSE:=./rehearse}"
+: "${REHEARSE:=./rehearse}" "${top_srcdir:=.}"
 tmp=$(mktemp -d)
 bg=
-cleanup() {
-	[ -n "$bg" ] && kill "$bg" 2>/dev/null
-	[ -s "$tmp/pgid" ] && kill -KILL -- "-$(cat "$tmp/pgid")" 2>/dev/null
-	rm -rf "$tmp"
+. "$top_srcdir/tests/lib.sh"
+cleanup_hook() {
+	[ -z "$bg" ] || kill "$bg" 2>/dev/null
+	[ ! -s "$tmp/pgid" ] || kill -KILL -- "-$(cat "$tmp/pgid")" 2>/dev/null
 }
-trap cleanup EXIT
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		sed 's/^/# /' "$tmp/out" "$tmp/err" 2>/dev/null | tail -20
-	fi
-}
+ok_lines=20
 
 # A long command: writes its process group id, then ten lines 0.1 s
 # apart, then waits, silent, for a child that sleeps: nothing kills it

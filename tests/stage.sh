@@ -16,32 +16,24 @@ for tool in redis-server redis-cli curl; do
 done
 
 tmp=$(mktemp -d)
-rpid=
-spid=
 s2pid=
 bgpid=
-cleanup() {
-	for p in $bgpid $s2pid $spid $rpid; do
+. "$top_srcdir/tests/lib.sh"
+cleanup_hook() {
+	for p in $bgpid $s2pid; do
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 
-n=0
-ok() {	# ok STATUS DESCRIPTION: diagnostics from the last request on failure
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		for f in "$tmp/h" "$tmp/b" "$tmp/out" "$tmp/err" "$tmp/curl.err"; do
-			[ -s "$f" ] && { echo "$f:"; head -20 "$f"; }
-		done | tr -d '\r' | sed 's/^/# /'
-	fi
+# After a failure: what the last request got.
+stage_diag() {
+	for f in "$tmp/h" "$tmp/b" "$tmp/out" "$tmp/err" "$tmp/curl.err"; do
+		[ -s "$f" ] && { echo "$f:"; head -20 "$f"; }
+	done | tr -d '\r' | sed 's/^/# /'
 }
+ok_diag=stage_diag
 bail() {
 	echo "Bail out! $*"
 	sed 's/^/# /' "$tmp"/*.log "$tmp/stage.err" 2>/dev/null | tail -20
@@ -49,35 +41,12 @@ bail() {
 }
 
 # Redis on a free loopback port (and a unix socket), no persistence.
-rport=$(( 20000 + $$ % 20000 ))
 cli() { redis-cli -p $rport "$@"; }
-start_redis() {
-	redis-server --port $rport --bind 127.0.0.1 --save '' --appendonly no \
-	    --unixsocket "$tmp/redis.sock" --unixsocketperm 700 \
-	    --dir "$tmp" --logfile "$tmp/redis.log" &
-	rpid=$!
-	i=0
-	while [ "$(cli ping 2>/dev/null)" != PONG ]; do
-		i=$((i + 1))
-		if [ $i -gt 100 ] || ! kill -0 "$rpid" 2>/dev/null; then
-			return 1
-		fi
-		sleep 0.05
-	done
-}
-tries=0
-while :; do
-	while cli ping >/dev/null 2>&1; do rport=$((rport + 1)); done
-	start_redis && break
-	wait "$rpid" 2>/dev/null
-	rpid=
-	tries=$((tries + 1))
-	[ $tries -lt 5 ] || bail "redis-server did not start"
-	rport=$((rport + 7))
-done
+redis_up() { start_redis --unixsocket "$tmp/redis.sock" --unixsocketperm 700; }
+redis_up || bail "redis-server did not start"
 
-# start_stage PORTFILE [options]: start the app, wait until /health answers.
-start_stage() {
+# stage_at PORTFILE [options]: start the app, wait until /health answers.
+stage_at() {
 	pf=$1
 	shift
 	"$STAGE" --port 0 --port-file "$pf" "$@" 2>>"$tmp/stage.err" &
@@ -95,7 +64,7 @@ start_stage() {
 		sleep 0.05
 	done
 }
-start_stage "$tmp/port" --redis "redis://127.0.0.1:$rport/0" \
+stage_at "$tmp/port" --redis "redis://127.0.0.1:$rport/0" \
     --db-delay-ms 50 --ttl 60 --version-file "$tmp/version" \
     --pid-file "$tmp/stage.pid"
 spid=$last_pid
@@ -267,7 +236,7 @@ ok $? "rollback to 1.5.1 and a purge of the page end the leak"
 
 # A slow miss does not block other requests (one thread per connection),
 # and a unix:// Redis URL works.
-start_stage "$tmp/port2" --redis "unix://$tmp/redis.sock" \
+stage_at "$tmp/port2" --redis "unix://$tmp/redis.sock" \
     --db-delay-ms 1500 --version-file "$tmp/version"
 s2pid=$last_pid
 if [ -s "$tmp/port2" ]; then
@@ -304,7 +273,7 @@ req /health
 ok $? "Redis down: /health still answers"
 
 # Redis comes back (empty): caching works again on the same connection.
-start_redis || bail "redis-server did not restart"
+redis_up || bail "redis-server did not restart"
 req /blog/hello-world
 h1=$(hdr X-Cache)
 e1=$(hdr X-Cache-Error)
@@ -316,7 +285,7 @@ ok $? "Redis restarted: MISS without error, then HIT"
 # Redis restarts under a kept connection: the app reconnects.
 kill "$rpid"
 wait "$rpid" 2>/dev/null
-start_redis || bail "redis-server did not restart"
+redis_up || bail "redis-server did not restart"
 req /shop/after-restart
 [ "$status" = 200 ] && [ "$(hdr X-Cache)" = MISS ] &&
     [ -z "$(hdr X-Cache-Error)" ] &&
