@@ -309,17 +309,20 @@ ui_on_signal(int sig, void *arg)
 	u->dirty = true;
 }
 
-/* Draws every screen, bottom to top: the full screens first, then the
- * status line, then the overlays over them. */
+/* Draws the topmost full screen (it covers the full screens under it: a
+ * screen draws only the cells it fills), then the status line, then the
+ * overlays over it. */
 static void
 ui_draw(struct ui *u)
 {
-	size_t i;
+	size_t i, top = 0;
 
 	erase();
 	for (i = 0; i < u->n; i++)
 		if (!u->stack[i]->ops->overlay)
-			u->stack[i]->ops->draw(u->stack[i]);
+			top = i;
+	if (u->n > 0 && !u->stack[top]->ops->overlay)
+		u->stack[top]->ops->draw(u->stack[top]);
 	ui_draw_status(u);
 	for (i = 0; i < u->n; i++)
 		if (u->stack[i]->ops->overlay)
