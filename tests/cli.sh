@@ -13,9 +13,13 @@ has() { grep -q -E -- "(^|[^a-zA-Z-])$1([^a-zA-Z-]|\$)" "$2"; }
 
 # complete WORD...: what the completion offers for the words, the last one
 # being completed.
+# complete WORDS...: what the completion offers for the last word, in an
+# empty folder (the first word also completes file names: a runbook).
 complete() {
-	bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1));
-	    _rehearse; printf "%s\n" "${COMPREPLY[@]}"' _ "$tmp/completion" "$@"
+	mkdir -p "$tmp/empty"
+	(cd "$tmp/empty" && bash -c '. "$1"; shift; COMP_WORDS=("$@");
+	    COMP_CWORD=$(($# - 1)); _rehearse; printf "%s\n" "${COMPREPLY[@]}"' \
+	    _ "$tmp/completion" "$@")
 }
 
 "$REHEARSE" --help >"$tmp/help" 2>&1
