@@ -73,7 +73,7 @@ struct redis {
 	size_t		 npending;
 	struct pending	*spare;		/* answered entries, for reuse */
 	size_t		 nspare;
-	double		 burst_now;	/* loop_now() when this read began; */
+	double		 burst_now;	/* loop_now() when this chunk was fed; */
 	bool		 in_read;	/* ... used by commands sent from it */
 	double		 connect_started;
 	double		 ping_sent;
@@ -446,8 +446,8 @@ send_cmd(struct redis *r, redis_reply_fn fn, void *arg, int argc,
 	p->fn = fn;
 	p->arg = arg;
 	p->next = NULL;
-	/* Sent while replies are read: the read's start is a timestamp at
-	 * most that burst old, so the deadline can only come early. */
+	/* Sent while replies are read: the time the chunk was fed, at
+	 * most one chunk old, so the deadline can only come early. */
 	p->deadline = (r->in_read ? r->burst_now : loop_now()) + timeout_s(r);
 	if (r->tail != NULL)
 		r->tail->next = p;
@@ -544,38 +544,43 @@ protocol_error(struct redis *r)
 	    "not a Redis server? " : "", r->reader->errstr);
 }
 
-static void	read_burst(struct redis *, struct evbuffer *, char *,
-		    unsigned long);
+static void	read_burst(struct redis *, struct evbuffer *, unsigned long);
 
 static void
 read_cb(struct bufferevent *bev, void *arg)
 {
 	struct redis *r = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	char chunk[READ_CHUNK];
 	unsigned long gen = r->gen;
 
 	if (r->reader == NULL)
 		fatal("redis: read before the connection was made");
-	r->burst_now = loop_now();
 	r->in_read = true;
-	read_burst(r, in, chunk, gen);
+	read_burst(r, in, gen);
 	r->in_read = false;
 }
 
 static void
-read_burst(struct redis *r, struct evbuffer *in, char *chunk,
-    unsigned long gen)
+read_burst(struct redis *r, struct evbuffer *in, unsigned long gen)
 {
+	struct evbuffer_iovec v;
 	void *rep;
-	int n;
+	size_t n;
 
-	while ((n = evbuffer_remove(in, chunk, READ_CHUNK)) > 0) {
-		if (redisReaderFeed(r->reader, chunk, (size_t)n) != REDIS_OK) {
+	/* Fed from the input buffer's own memory (the reader copies it),
+	 * and drained before any callback runs: a callback may drop the
+	 * connection, and the buffer with it. */
+	while (evbuffer_peek(in, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
+		n = v.iov_len < READ_CHUNK ? v.iov_len : READ_CHUNK;
+		if (redisReaderFeed(r->reader, v.iov_base, n) != REDIS_OK) {
 			protocol_error(r);
 			return;
 		}
+		evbuffer_drain(in, n);
 		r->fed += (unsigned long long)n;
+		/* Commands sent by the callbacks of this chunk's replies take
+		 * this time for their deadline (a little early, never late). */
+		r->burst_now = loop_now();
 		for (;;) {
 			bool had = r->reader->len > r->reader->pos;
 
