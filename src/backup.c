@@ -27,15 +27,6 @@ wall_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static char *
-base64(const void *p, size_t len)
-{
-	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
-
-	EVP_EncodeBlock((unsigned char *)out, p, (int)len);
-	return out;
-}
-
 /* NULL when s is not base64 (no line breaks, padded). */
 static unsigned char *
 unbase64(const char *s, size_t len, size_t *out_len)
@@ -175,74 +166,61 @@ backup_create(const char *path, const struct audit_key *key,
 	return w;
 }
 
-/* Appends ,"name":"s" where s needs no escape (base64 or hex). */
-static void
-add_plain(struct buf *b, const char *name, const char *s, size_t len)
+/* Copies the NUL-terminated s to d; returns the end. */
+static char *
+put(char *d, const char *s)
 {
-	buf_add(b, ",\"", 2);
-	buf_adds(b, name);
-	buf_add(b, "\":\"", 3);
-	buf_add(b, s, len);
-	buf_addc(b, '"');
+	size_t n = strlen(s);
+
+	memcpy(d, s, n);
+	return d + n;
 }
 
-/* Appends ,"name":N. */
-static void
-add_int(struct buf *b, const char *name, long long v)
+/* Writes the decimal v to d; returns the end. */
+static char *
+put_int(char *d, long long v)
 {
-	char digits[24], *d = digits + sizeof digits;
+	char digits[24], *e = digits + sizeof digits, *t = e;
 	unsigned long long u = v < 0 ? 0 - (unsigned long long)v :
 	    (unsigned long long)v;
 
 	do
-		*--d = (char)('0' + u % 10);
+		*--t = (char)('0' + u % 10);
 	while ((u /= 10) > 0);
 	if (v < 0)
-		*--d = '-';
-	buf_add(b, ",\"", 2);
-	buf_adds(b, name);
-	buf_add(b, "\":", 2);
-	buf_add(b, d, (size_t)(digits + sizeof digits - d));
+		*--t = '-';
+	memcpy(d, t, (size_t)(e - t));
+	return d + (e - t);
 }
 
-/* Appends the key as JSON: printable ASCII without " or \ as it is (most
- * keys), anything else through audit_json_bytes and audit_json_encode,
- * which every text of the log goes through. */
-static void
-add_key(struct buf *b, const char *key, size_t len)
+/* Whether the key can stand in JSON as it is: printable ASCII without "
+ * or \ (most keys). */
+static bool
+plain_key(const char *key, size_t len)
 {
-	json_t *kj;
-	char *enc;
 	size_t i;
 
 	for (i = 0; i < len; i++)
 		if (key[i] < 0x20 || key[i] > 0x7e || key[i] == '"' ||
 		    key[i] == '\\')
-			break;
-	buf_add(b, ",\"key\":", 7);
-	if (i == len) {
-		buf_addc(b, '"');
-		buf_add(b, key, len);
-		buf_addc(b, '"');
-		return;
-	}
-	kj = audit_json_bytes(key, len);
-	enc = audit_json_encode(kj);
-	json_decref(kj);
-	buf_adds(b, enc);
-	free(enc);
+			return false;
+	return true;
 }
 
 /* A key line is made by hand rather than through jansson: it is the hot
  * path of a backed-up purge, and all but the key are base64, hex or
- * numbers.  The line is what jansson would read back as the same
- * object. */
+ * numbers.  The line is what jansson would read back as the same object;
+ * a key that is not plain goes through audit_json_bytes and
+ * audit_json_encode, which every text of the log goes through.  The room
+ * for the whole line is taken once and filled in place. */
 int
 backup_add(struct backup_writer *w, const char *key, size_t klen,
     const void *dump, size_t dlen, long long pttl, char **cause)
 {
-	char *k64, *d64;
-	size_t start = w->pending.len, body;
+	size_t k64 = 4 * ((klen + 2) / 3), d64 = 4 * ((dlen + 2) / 3);
+	size_t kj_len, line;
+	char *enc = NULL, *d, *s;
+	json_t *kj;
 
 	/* base64 grows by 4/3; the key also appears escaped (up to 6x). */
 	if (4 * (klen + dlen) / 3 + 6 * klen + 512 > BACKUP_MAX_LINE) {
@@ -251,26 +229,53 @@ backup_add(struct backup_writer *w, const char *key, size_t klen,
 		    klen, dlen, BACKUP_MAX_LINE);
 		return -1;
 	}
-	k64 = base64(key, klen);
-	d64 = base64(dump, dlen);
-	buf_adds(&w->pending, "{\"type\":\"key\"");
-	add_plain(&w->pending, "key_b64", k64, 4 * ((klen + 2) / 3));
-	add_key(&w->pending, key, klen);
-	add_int(&w->pending, "pttl", pttl);
-	add_int(&w->pending, "saved_ms", wall_ms());
-	add_plain(&w->pending, "dump", d64, 4 * ((dlen + 2) / 3));
-	add_plain(&w->pending, "prev", w->prev, 64);
-	buf_addc(&w->pending, '}');
-	body = w->pending.len - start;
-	audit_hash(&w->key, w->pending.data + start, body, w->prev);
-	w->pending.len--;		/* the closing brace */
-	buf_add(&w->pending, AUDIT_HASH_TAG, sizeof AUDIT_HASH_TAG - 1);
-	buf_add(&w->pending, w->prev, 64);
-	buf_add(&w->pending, "\"}\n", 3);
-	free(k64);
-	free(d64);
-	if (w->pending.len - start > BACKUP_MAX_LINE)
+	if (plain_key(key, klen))
+		kj_len = klen + 2;
+	else {
+		kj = audit_json_bytes(key, klen);
+		enc = audit_json_encode(kj);
+		json_decref(kj);
+		kj_len = strlen(enc);
+	}
+	/* The fixed text, two numbers, prev and the hash: under 300. */
+	s = d = buf_space(&w->pending, k64 + d64 + kj_len + 300);
+	d = put(d, "{\"type\":\"key\",\"key_b64\":\"");
+	EVP_EncodeBlock((unsigned char *)d, (const unsigned char *)key,
+	    (int)klen);
+	d += k64;
+	d = put(d, "\",\"key\":");
+	if (enc == NULL) {
+		*d++ = '"';
+		memcpy(d, key, klen);
+		d += klen;
+		*d++ = '"';
+	} else {
+		memcpy(d, enc, kj_len);
+		d += kj_len;
+		free(enc);
+	}
+	d = put(d, ",\"pttl\":");
+	d = put_int(d, pttl);
+	d = put(d, ",\"saved_ms\":");
+	d = put_int(d, wall_ms());
+	d = put(d, ",\"dump\":\"");
+	EVP_EncodeBlock((unsigned char *)d, dump, (int)dlen);
+	d += d64;
+	d = put(d, "\",\"prev\":\"");
+	memcpy(d, w->prev, 64);
+	d += 64;
+	*d++ = '"';
+	*d++ = '}';
+	audit_hash(&w->key, s, (size_t)(d - s), w->prev);
+	d--;				/* the closing brace */
+	d = put(d, AUDIT_HASH_TAG);
+	memcpy(d, w->prev, 64);
+	d += 64;
+	d = put(d, "\"}\n");
+	line = (size_t)(d - s);
+	if (line > BACKUP_MAX_LINE)
 		fatal("a backup line over the bound slipped through");
+	buf_added(&w->pending, line);
 	w->saved++;
 	return 0;
 }

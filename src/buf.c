@@ -56,6 +56,22 @@ buf_add(struct buf *b, const void *p, size_t n)
 	b->data[b->len] = '\0';
 }
 
+char *
+buf_space(struct buf *b, size_t more)
+{
+	buf_grow(b, more);
+	return b->data + b->len;
+}
+
+void
+buf_added(struct buf *b, size_t n)
+{
+	if (n > b->cap - b->len - 1)
+		fatal("buf_added past the space asked for");
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
 void
 buf_addc(struct buf *b, char c)
 {

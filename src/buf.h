@@ -19,6 +19,10 @@ void	 buf_addc(struct buf *, char);
 void	 buf_adds(struct buf *, const char *);
 void	 buf_addf(struct buf *, const char *, ...) __attribute__((format(printf, 2, 3)));
 void	 buf_vaddf(struct buf *, const char *, va_list) __attribute__((format(printf, 2, 0)));
+/* Room for more bytes at data + len, to be filled and then counted with
+ * buf_added (the NUL is put back there). */
+char	*buf_space(struct buf *, size_t more);
+void	 buf_added(struct buf *, size_t);
 /* Returns the data (caller frees) and leaves the buffer empty. */
 char	*buf_detach(struct buf *);
 

@@ -53,23 +53,24 @@ struct purge {
 	bool		 cancel;
 	int		 checks;	/* INFO replies still to come */
 	bool		 check_failed;
-	/* The group in flight: backed up (DUMP+PTTL) and synced as one,
-	 * then unlinked in batches of PURGE_BATCH, pipelined. */
-	const char	**gkeys;	/* keys to unlink (backed up, or all) */
+	/* Backed up in groups: each group's DUMP+PTTL pairs are answered,
+	 * its lines synced with one fdatasync, then its keys unlinked in
+	 * batches of PURGE_BATCH, pipelined.  While a group's last answers
+	 * come in (and while it is synced) the next group's pairs are in
+	 * flight already, so Redis never waits for the sync: at most two
+	 * groups, the one being received (rx) and the one being sent (tx). */
+	const char	**gkeys;	/* rx group's keys to unlink (backed
+					 * up), or without a backup a batch */
 	size_t		*glens;
 	size_t		 gn, gcap;
-	bool		 dumping;	/* the group is being backed up */
-	bool		 ready;		/* synced, waiting for the UNLINKs of
-					 * the group before to be answered */
-	/* The group being unlinked, while the next one is backed up. */
-	const char	**ukeys;
-	size_t		*ulens;
-	size_t		 un, ucap;
 	size_t		 dumps_waiting;	/* DUMP+PTTL pairs in flight */
-	size_t		 dumps_sent;	/* in this group */
-	bool		 group_closed;	/* no more DUMPs for this group */
+	unsigned long	 tx_group, rx_group;	/* rx <= tx <= rx + 1 */
+	size_t		 tx_sent;	/* pairs sent in the tx group */
+	size_t		 rx_done;	/* pairs answered in the rx group */
+	size_t		 gsize[2];	/* pairs of a closed group, by number */
+	size_t		*ubatch;	/* keys of the UNLINKs in flight, a */
+	size_t		 ub_first, ub_n, ub_cap;	/* ring, oldest first */
 	size_t		 unlinks_waiting;
-	size_t		 unlinks_answered;	/* in this group */
 	bool		 failed;	/* the group failed: nothing more goes */
 	bool		 desync;	/* a reply could not be true: later ones
 					 * cannot be paired with their commands */
@@ -83,6 +84,7 @@ struct purge {
 static void	advance(struct purge *);
 static void	send_unlinks(struct purge *);
 static void	group_backed_up(struct purge *);
+static void	check_group(struct purge *);
 static void	group_add(struct purge *, const char *, size_t);
 static void	pump_dumps(struct purge *);
 
@@ -180,8 +182,7 @@ destroy(struct purge *p)
 	backup_writer_free(p->backup);
 	free(p->gkeys);
 	free(p->glens);
-	free(p->ukeys);
-	free(p->ulens);
+	free(p->ubatch);
 	explicit_bzero(&p->key, sizeof p->key);
 	free(p->backup_path);
 	free(p);
@@ -567,45 +568,30 @@ group_fail(struct purge *p, const char *fmt, ...)
 	set_reason(p, "%s", raw);
 }
 
-/* Moves the deletion on after any answer: unlinks a synced group once the
- * UNLINKs before it are answered, starts backing up the next group while
- * those run, and ends the purge when nothing is left in flight.  Without a
- * backup, one batch at a time. */
+/* Moves the deletion on after any answer: keeps DUMP+PTTL pairs in flight,
+ * syncs and unlinks each group once all its pairs are answered, and ends
+ * the purge when nothing is left in flight.  Without a backup, one batch
+ * at a time. */
 static void
 advance(struct purge *p)
 {
 	const char *key;
-	size_t len, pos;
-	bool left;
+	size_t len;
 
-	if (p->ready && p->unlinks_waiting == 0 && !p->failed) {
-		p->ready = false;
-		send_unlinks(p);
-	}
-	pos = p->pos;
-	left = keyset_next(&p->keys, &pos, &key, &len);
-	if (!p->failed && !p->cancel && left && !p->dumping && !p->ready) {
+	if (!p->failed) {
 		if (p->backup != NULL) {
-			p->gn = 0;
-			p->dumps_sent = 0;
-			p->group_closed = false;
-			p->dumping = true;
 			pump_dumps(p);
-			if (p->dumps_waiting == 0) {
-				p->dumping = false;
-				group_backed_up(p);
-				return;
-			}
-		} else if (p->unlinks_waiting == 0) {
+			check_group(p);
+		} else if (!p->cancel && p->unlinks_waiting == 0) {
 			p->gn = 0;
 			while (p->gn < PURGE_BATCH && keyset_next(&p->keys,
 			    &p->pos, &key, &len))
 				group_add(p, key, len);
-			send_unlinks(p);
+			if (p->gn > 0)
+				send_unlinks(p);
 		}
 	}
-	if (p->dumps_waiting > 0 || p->unlinks_waiting > 0 || p->dumping ||
-	    (p->ready && !p->failed))
+	if (p->dumps_waiting > 0 || p->unlinks_waiting > 0)
 		return;
 	if (p->failed)
 		end(p, PURGE_FAILED);
@@ -617,6 +603,38 @@ advance(struct purge *p)
 		end(p, PURGE_DONE);
 }
 
+/* The keys of each UNLINK in flight, in the order sent (and answered). */
+static void
+ubatch_push(struct purge *p, size_t n)
+{
+	size_t *nb, ncap, i;
+
+	if (p->ub_n == p->ub_cap) {
+		ncap = p->ub_cap ? 2 * p->ub_cap : 64;
+		nb = xreallocarray(NULL, ncap, sizeof *nb);
+		for (i = 0; i < p->ub_n; i++)
+			nb[i] = p->ubatch[(p->ub_first + i) % p->ub_cap];
+		free(p->ubatch);
+		p->ubatch = nb;
+		p->ub_cap = ncap;
+		p->ub_first = 0;
+	}
+	p->ubatch[(p->ub_first + p->ub_n++) % p->ub_cap] = n;
+}
+
+static size_t
+ubatch_pop(struct purge *p)
+{
+	size_t n;
+
+	if (p->ub_n == 0)
+		fatal("purge: an UNLINK answered with none in flight");
+	n = p->ubatch[p->ub_first];
+	p->ub_first = (p->ub_first + 1) % p->ub_cap;
+	p->ub_n--;
+	return n;
+}
+
 static void
 unlink_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 {
@@ -626,12 +644,8 @@ unlink_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	if (answered(p))
 		return;
 	p->unlinks_waiting--;
-	/* Batches are sent and answered in order; each but the last of the
-	 * group holds PURGE_BATCH keys. */
-	n = p->un - p->unlinks_answered * PURGE_BATCH;
-	if (n > PURGE_BATCH)
-		n = PURGE_BATCH;
-	p->unlinks_answered++;
+	/* Batches are sent and answered in order. */
+	n = ubatch_pop(p);
 	if (rep == NULL) {
 		/* Whether Redis deleted this batch is unknown. */
 		p->rep.in_doubt += n;
@@ -665,34 +679,21 @@ unlink_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	advance(p);
 }
 
-/* Unlinks the group's keys, PURGE_BATCH at a time, all batches pipelined;
- * the group's arrays become the unlinking set's, so that the next group
- * can be backed up meanwhile. */
+/* Unlinks the keys gathered (a synced group, or a batch without a
+ * backup), PURGE_BATCH at a time, all batches pipelined. */
 static void
 send_unlinks(struct purge *p)
 {
-	const char **argv = xcalloc(PURGE_BATCH + 1, sizeof *argv), **tk;
-	size_t *lens = xcalloc(PURGE_BATCH + 1, sizeof *lens), *tl, tc;
+	const char **argv = xcalloc(PURGE_BATCH + 1, sizeof *argv);
+	size_t *lens = xcalloc(PURGE_BATCH + 1, sizeof *lens);
 	size_t i, n;
 
-	tk = p->ukeys;
-	tl = p->ulens;
-	tc = p->ucap;
-	p->ukeys = p->gkeys;
-	p->ulens = p->glens;
-	p->ucap = p->gcap;
-	p->un = p->gn;
-	p->gkeys = tk;
-	p->glens = tl;
-	p->gcap = tc;
-	p->gn = 0;
-	p->unlinks_answered = 0;
 	argv[0] = "UNLINK";
 	lens[0] = 6;
-	for (i = 0; i < p->un; i += n) {
-		n = p->un - i < PURGE_BATCH ? p->un - i : PURGE_BATCH;
-		memcpy(argv + 1, p->ukeys + i, n * sizeof *argv);
-		memcpy(lens + 1, p->ulens + i, n * sizeof *lens);
+	for (i = 0; i < p->gn; i += n) {
+		n = p->gn - i < PURGE_BATCH ? p->gn - i : PURGE_BATCH;
+		memcpy(argv + 1, p->gkeys + i, n * sizeof *argv);
+		memcpy(lens + 1, p->glens + i, n * sizeof *lens);
 		if (send_cmd(p, unlink_reply, p, (int)n + 1, argv,
 		    lens) != 0) {
 			group_fail(p, "Redis is not connected (%zu of %zu "
@@ -700,8 +701,10 @@ send_unlinks(struct purge *p)
 			    p->rep.batches_total);
 			break;
 		}
+		ubatch_push(p, n);
 		p->unlinks_waiting++;
 	}
+	p->gn = 0;
 	free(argv);
 	free(lens);
 }
@@ -718,23 +721,46 @@ group_add(struct purge *p, const char *key, size_t len)
 	p->glens[p->gn++] = len;
 }
 
-/* The backup of a group is complete: on disk first, then unlinked. */
+/* The backup of the rx group is complete: on disk first, then unlinked. */
 static void
 group_backed_up(struct purge *p)
 {
 	char *cause = NULL;
 
-	p->dumping = false;
-	if (!p->failed && backup_sync(p->backup, &cause) != 0) {
+	if (p->failed)
+		return;
+	if (backup_sync(p->backup, &cause) != 0) {
 		p->rep.errors++;
 		group_fail(p, "%s; nothing of this batch was deleted", cause);
 		free(cause);
+		return;
 	}
-	if (!p->failed) {
-		snprintf(p->backup_hash, sizeof p->backup_hash, "%s",
-		    backup_writer_hash(p->backup));
-		p->ready = true;
+	snprintf(p->backup_hash, sizeof p->backup_hash, "%s",
+	    backup_writer_hash(p->backup));
+	send_unlinks(p);
+}
+
+/* Syncs and unlinks the rx group once it is closed and all its pairs are
+ * answered; the next group's pairs are sent first, so that Redis has
+ * work while the sync blocks. */
+static void
+check_group(struct purge *p)
+{
+	while (!p->failed && p->rx_group != p->tx_group &&
+	    p->rx_done == p->gsize[p->rx_group & 1]) {
+		p->rx_group++;
+		p->rx_done = 0;
+		pump_dumps(p);
+		group_backed_up(p);
 	}
+}
+
+/* One DUMP+PTTL pair of the rx group is answered. */
+static void
+pair_done(struct purge *p)
+{
+	p->dumps_waiting--;
+	p->rx_done++;
 	advance(p);
 }
 
@@ -780,11 +806,7 @@ pttl_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	}
 	free(c->dump);
 	free(c);
-	p->dumps_waiting--;
-	if (!p->failed && !p->group_closed)
-		pump_dumps(p);
-	if (p->dumps_waiting == 0 && (p->group_closed || p->failed))
-		group_backed_up(p);
+	pair_done(p);
 }
 
 static void
@@ -801,10 +823,8 @@ dump_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		return;
 	}
 	if (c->orphan) {
-		p->dumps_waiting--;
 		free(c);
-		if (p->dumps_waiting == 0)
-			group_backed_up(p);
+		pair_done(p);
 		return;
 	}
 	if (p->failed)
@@ -825,29 +845,40 @@ dump_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		    sizeof text));
 }
 
-/* Sends DUMP+PTTL pairs while the group has room: at most DUMP_WINDOW in
- * flight, fewer for large values (about a quarter of GROUP_BYTES of
- * replies in memory), at most GROUP_KEYS keys and about GROUP_BYTES of
- * lines per sync. */
+/* Sends DUMP+PTTL pairs: at most DUMP_WINDOW in flight, fewer for large
+ * values (about a quarter of GROUP_BYTES of replies in memory).  A group
+ * closes at GROUP_KEYS keys, about GROUP_BYTES of lines, the last key or
+ * a cancel; the next one is sent while the closed one is answered, but a
+ * third waits until the first is synced. */
 static void
 pump_dumps(struct purge *p)
 {
 	const char *argv[2];
 	size_t lens[2], window = DUMP_WINDOW, pos;
 	struct dump_ctx *c;
+	bool more, full;
 
 	/* Until a line's size is known, few: a value may be 10 MB or more. */
 	if (p->avg_line == 0)
 		window = DUMP_FIRST;
 	else if ((double)GROUP_BYTES / p->avg_line / 4 < (double)window)
 		window = (size_t)((double)GROUP_BYTES / p->avg_line / 4) + 1;
-	while (!p->group_closed && p->dumps_waiting < window) {
+	while (!p->failed && p->dumps_waiting < window) {
 		pos = p->pos;
-		if (p->dumps_sent >= GROUP_KEYS || backup_pending(p->backup) >=
-		    GROUP_BYTES || p->cancel ||
-		    !keyset_next(&p->keys, &pos, &argv[1], &lens[1])) {
-			p->group_closed = true;
-			break;
+		more = !p->cancel && keyset_next(&p->keys, &pos, &argv[1],
+		    &lens[1]);
+		/* Lines of the tx group: estimated, or (while it is also the
+		 * rx group) those made so far. */
+		full = p->tx_sent >= GROUP_KEYS || (double)p->tx_sent *
+		    p->avg_line >= (double)GROUP_BYTES || (p->tx_group ==
+		    p->rx_group && backup_pending(p->backup) >= GROUP_BYTES);
+		if (full || !more) {
+			if (p->tx_sent == 0 || p->tx_group != p->rx_group)
+				break;
+			p->gsize[p->tx_group & 1] = p->tx_sent;
+			p->tx_group++;
+			p->tx_sent = 0;
+			continue;
 		}
 		c = xcalloc(1, sizeof *c);
 		c->p = p;
@@ -859,18 +890,16 @@ pump_dumps(struct purge *p)
 			free(c);
 			group_fail(p, "Redis is not connected; nothing of this "
 			    "batch was deleted");
-			p->group_closed = true;
 			break;
 		}
 		p->pos = pos;
-		p->dumps_sent++;
+		p->tx_sent++;
 		p->dumps_waiting++;
 		argv[0] = "PTTL";
 		if (send_cmd(p, pttl_reply, c, 2, argv, lens) != 0) {
 			c->orphan = true;	/* dump_reply frees it */
 			group_fail(p, "Redis is not connected; nothing of this "
 			    "batch was deleted");
-			p->group_closed = true;
 			break;
 		}
 	}

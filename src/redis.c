@@ -71,6 +71,10 @@ struct redis {
 	struct pending	*head;		/* commands in flight, oldest first */
 	struct pending	*tail;
 	size_t		 npending;
+	struct pending	*spare;		/* answered entries, for reuse */
+	size_t		 nspare;
+	double		 burst_now;	/* loop_now() when this chunk was fed; */
+	bool		 in_read;	/* ... used by commands sent from it */
 	double		 connect_started;
 	double		 ping_sent;
 	void		(*on_state)(struct redis *, void *);
@@ -342,28 +346,109 @@ new_reader(struct redis *r)
 
 /* Sending ------------------------------------------------------------- */
 
+#define SPARE_MAX	4096	/* pending entries kept for reuse */
+
+static struct pending *
+pending_get(struct redis *r)
+{
+	struct pending *p = r->spare;
+
+	if (p == NULL)
+		return xmalloc(sizeof *p);
+	r->spare = p->next;
+	r->nspare--;
+	return p;
+}
+
+static void
+pending_put(struct redis *r, struct pending *p)
+{
+	if (r->nspare >= SPARE_MAX) {
+		free(p);
+		return;
+	}
+	p->next = r->spare;
+	r->spare = p;
+	r->nspare++;
+}
+
+/* Appends the decimal digits of v to d; returns the end. */
+static char *
+put_digits(char *d, size_t v)
+{
+	char tmp[24], *t = tmp + sizeof tmp;
+
+	do
+		*--t = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	memcpy(d, t, (size_t)(tmp + sizeof tmp - t));
+	return d + (tmp + sizeof tmp - t);
+}
+
+/*
+ * Appends the command as RESP (an array of bulk strings, what
+ * redisFormatCommandArgv makes) straight into the output buffer: a
+ * pipelined burst of DUMPs and UNLINKs formats 100,000 commands, and
+ * hiredis' formatter spends most of its time in sprintf.  Small commands
+ * are built on the stack and added in one piece.
+ */
+static int
+format_into(struct evbuffer *out, int argc, const char **argv,
+    const size_t *lens)
+{
+	char small[1024], *d = small, *big = NULL;
+	size_t need = 16, i;
+	int rc;
+
+	for (i = 0; i < (size_t)argc; i++) {
+		if (lens[i] > ((size_t)-1) / 2 - need)
+			fatal("a Redis command too large to format");
+		need += lens[i] + 26;
+	}
+	if (need > sizeof small)
+		d = big = xmalloc(need);
+	{
+		char *s = d;
+
+		*d++ = '*';
+		d = put_digits(d, (size_t)argc);
+		*d++ = '\r';
+		*d++ = '\n';
+		for (i = 0; i < (size_t)argc; i++) {
+			*d++ = '$';
+			d = put_digits(d, lens[i]);
+			*d++ = '\r';
+			*d++ = '\n';
+			if (lens[i] > 0)
+				memcpy(d, argv[i], lens[i]);
+			d += lens[i];
+			*d++ = '\r';
+			*d++ = '\n';
+		}
+		rc = evbuffer_add(out, s, (size_t)(d - s));
+	}
+	free(big);
+	return rc;
+}
+
 static int
 send_cmd(struct redis *r, redis_reply_fn fn, void *arg, int argc,
     const char **argv, const size_t *lens)
 {
 	struct pending *p;
-	char *cmd;
-	long long n;
 
 	if (r->bev == NULL || !r->connected || r->going_down ||
 	    r->npending >= REDIS_MAX_PENDING)
 		return -1;
-	if ((n = redisFormatCommandArgv(&cmd, argc, argv, lens)) < 0)
-		fatal("out of memory formatting a Redis command");
-	if (bufferevent_write(r->bev, cmd, (size_t)n) != 0) {
-		redisFreeCommand(cmd);
+	if (format_into(bufferevent_get_output(r->bev), argc, argv, lens) != 0)
 		return -1;
-	}
-	redisFreeCommand(cmd);
-	p = xcalloc(1, sizeof *p);
+	p = pending_get(r);
 	p->fn = fn;
 	p->arg = arg;
-	p->deadline = loop_now() + timeout_s(r);
+	p->next = NULL;
+	/* Sent while replies are read: the time the chunk was fed, at
+	 * most one chunk old, so the deadline can only come early. */
+	p->deadline = (r->in_read ? r->burst_now : loop_now()) + timeout_s(r);
 	if (r->tail != NULL)
 		r->tail->next = p;
 	else
@@ -418,10 +503,12 @@ deliver(struct redis *r, redisReply *rep)
 	if (r->head == NULL)
 		r->tail = NULL;
 	r->npending--;
-	arm_deadline(r);
+	/* The timer stays at the answered command's deadline, which is no
+	 * later than the next one's: deadline_fired re-arms it for the new
+	 * oldest, so it need not be moved for every reply. */
 	if (p->fn != NULL)
 		p->fn(r, rep, NULL, p->arg);
-	free(p);
+	pending_put(r, p);
 	freeReplyObject(rep);
 	return r->gen == gen;
 }
@@ -457,24 +544,43 @@ protocol_error(struct redis *r)
 	    "not a Redis server? " : "", r->reader->errstr);
 }
 
+static void	read_burst(struct redis *, struct evbuffer *, unsigned long);
+
 static void
 read_cb(struct bufferevent *bev, void *arg)
 {
 	struct redis *r = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	char chunk[READ_CHUNK];
 	unsigned long gen = r->gen;
-	void *rep;
-	int n;
 
 	if (r->reader == NULL)
 		fatal("redis: read before the connection was made");
-	while ((n = evbuffer_remove(in, chunk, sizeof chunk)) > 0) {
-		if (redisReaderFeed(r->reader, chunk, (size_t)n) != REDIS_OK) {
+	r->in_read = true;
+	read_burst(r, in, gen);
+	r->in_read = false;
+}
+
+static void
+read_burst(struct redis *r, struct evbuffer *in, unsigned long gen)
+{
+	struct evbuffer_iovec v;
+	void *rep;
+	size_t n;
+
+	/* Fed from the input buffer's own memory (the reader copies it),
+	 * and drained before any callback runs: a callback may drop the
+	 * connection, and the buffer with it. */
+	while (evbuffer_peek(in, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
+		n = v.iov_len < READ_CHUNK ? v.iov_len : READ_CHUNK;
+		if (redisReaderFeed(r->reader, v.iov_base, n) != REDIS_OK) {
 			protocol_error(r);
 			return;
 		}
+		evbuffer_drain(in, n);
 		r->fed += (unsigned long long)n;
+		/* Commands sent by the callbacks of this chunk's replies take
+		 * this time for their deadline (a little early, never late). */
+		r->burst_now = loop_now();
 		for (;;) {
 			bool had = r->reader->len > r->reader->pos;
 
@@ -726,6 +832,12 @@ redis_free(struct redis *r)
 	r->going_down = true;	/* callbacks may not send any more */
 	drop_connection(r);
 	fail_pending(r, "shutting down");
+	while (r->spare != NULL) {
+		struct pending *p = r->spare;
+
+		r->spare = p->next;
+		free(p);
+	}
 	timer_free(r->deadline);
 	timer_free(r->retry);
 	if (r->password != NULL) {

@@ -19,13 +19,13 @@ liar() {	# liar ARGS...: starts the liar, sets $lport
 	while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 	lport=$(cat "$tmp/port")
 }
-runbook() {	# runbook BACKUP
+runbook() {	# runbook BACKUP [MAX_KEYS]
 	cat >"$tmp/rb.yml" <<EOR
 runbook: a liar
 owner: ops
 redis: { url: "redis://127.0.0.1:$lport/0", timeout_ms: 1000 }
 routes:
-  - { name: blog, keys: ["anp:page:/blog/*"], max_keys: 5000 }
+  - { name: blog, keys: ["anp:page:/blog/*"], max_keys: ${2:-5000} }
 steps:
   - { title: Purge the blog pages, purge: { route: blog, backup: $1 } }
 EOR
@@ -62,5 +62,24 @@ ok $? "a DUMP error in the middle of a backed-up purge fails it before any UNLIN
 bk=$(ls "$tmp"/.backups/b.step1.backup.jsonl 2>/dev/null)
 [ -n "$bk" ] && [ "$(wc -l <"$bk")" = 2 ] && grep -q '"type":"end","state":"failed","saved":0' "$bk"
 ok $? "its backup holds no key of the failed batch, and says the purge failed"
+
+# 12000 keys, groups of 5000: the probe, the first group and 1000 DUMPs of
+# the second are honest, then NOPERM.  The first group is synced and
+# unlinked, with the second group's DUMPs already sent before its first
+# UNLINK (Redis does not wait for the sync); nothing of the second group
+# is unlinked, and the backup holds exactly the first group.
+liar --keys 12000 --dump-error 7002
+runbook true 12000
+"$REHEARSE" run --batch --yes --audit "$tmp/g.jsonl" "$tmp/rb.yml" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+before=$(awk '$1 == "DUMP" { d++ } $1 == "UNLINK" { print d; exit }' "$tmp/log")
+bk=$(ls "$tmp"/.backups/g.step1.backup.jsonl 2>/dev/null)
+[ $rc = 1 ] && grep -q "DUMP answered 'NOPERM" "$tmp/out" &&
+    grep -q '"type":"purge.done".*"deleted":5000,' "$tmp/g.jsonl" &&
+    [ "$(grep -c '^UNLINK$' "$tmp/log")" = 25 ] &&
+    [ -n "$before" ] && [ "$before" -gt 5001 ] &&
+    [ -n "$bk" ] && [ "$(grep -c '"type":"key"' "$bk")" = 5000 ] &&
+    grep -q '"type":"end","state":"failed","saved":5000' "$bk"
+ok $? "a DUMP error in the second group: the first group (synced, with the second's DUMPs already sent: $before DUMPs before the first UNLINK) is deleted, nothing of the second"
 
 echo "1..$n"
