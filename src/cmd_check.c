@@ -16,6 +16,7 @@
 #include "redis.h"
 #include "rehearsal.h"
 #include "runbook.h"
+#include "sentinel.h"
 #include "session.h"
 #include "textesc.h"
 
@@ -259,7 +260,7 @@ check_redis(struct rehearsal *rh, struct check_out *o)
 {
 	struct check_redis cr;
 	const struct readout *x = NULL;
-	char desc[300], why[300], role[300] = "", ratio[16];
+	char desc[1100], why[300], role[300] = "", ratio[16];
 	double limit = 5.0 + 3.0 * (double)rh->rb->redis.timeout_ms / 1000.0;
 	size_t i, nbad = 0;
 
@@ -274,6 +275,14 @@ check_redis(struct rehearsal *rh, struct check_out *o)
 	}
 	/* After the round: a server that misbehaved in it is down now. */
 	redis_describe(rh->redis, desc, sizeof desc);
+	if (rh->sentinel != NULL) {
+		/* "up, 0.2 ms, master NAME at HOST:PORT since ..." */
+		size_t used = strlen(desc);
+
+		desc[used++] = ',';
+		desc[used++] = ' ';
+		sentinel_describe(rh->sentinel, desc + used, sizeof desc - used);
+	}
 	if (x != NULL && x->state == READOUT_PENDING)
 		snprintf(why, sizeof why, "no readout within %.0f s", limit);
 	else if (x != NULL)

@@ -263,6 +263,15 @@ sum_purge_done(struct buf *b, json_t *o)
 }
 
 static void
+sum_master(struct buf *b, json_t *o)
+{
+	add_fmt(b, o, "master {data.master} at {data.address}: "
+	    "{data.reason}");
+	if (sval(json_object_get(o, "data"), "previous") != NULL)
+		add_fmt(b, o, ", was {data.previous}");
+}
+
+static void
 sum_note(struct buf *b, json_t *o)
 {
 	add_fmt(b, o, "{data.text}");
@@ -341,6 +350,7 @@ static const struct record_info record_table[REC_NTYPES] = {
 	{ REC_RESTORE_DONE, "restore.done", R, REC_RESTORE_INTENT, NULL, NULL },
 	{ REC_MANUAL, "manual", 0, REC_UNKNOWN, judge_verdict, sum_verdict },
 	{ REC_NOTE, "note", 0, REC_UNKNOWN, NULL, sum_note },
+	{ REC_REDIS_MASTER, "redis.master", 0, REC_UNKNOWN, NULL, sum_master },
 };
 #undef I
 #undef R

@@ -38,6 +38,7 @@ enum record_type {
 	REC_RESTORE_DONE,
 	REC_MANUAL,
 	REC_NOTE,
+	REC_REDIS_MASTER,		/* Sentinel: the master's address */
 	REC_NTYPES
 };
 

@@ -79,6 +79,17 @@ struct redis {
 	double		 ping_sent;
 	void		(*on_state)(struct redis *, void *);
 	void		*on_state_arg;
+
+	/* Sentinel hooks (redis.h): what the handshake accepts, the
+	 * resolver that gives each attempt its address, pub/sub messages. */
+	enum redis_expect expect;
+	void		(*resolve)(struct redis *, void *);
+	void		*resolve_arg;
+	bool		 resolving;	/* waiting for redis_connect_to() */
+	char		*to_host;	/* the resolver's address, or NULL */
+	int		 to_port;
+	void		(*on_push)(struct redis *, redisReply *, void *);
+	void		*on_push_arg;
 };
 
 static void	redis_connect(struct redis *);
@@ -89,6 +100,7 @@ static void	retry_fired(void *);
 static char	step_auth[] = "AUTH";
 static char	step_select[] = "SELECT";
 static char	step_ping[] = "PING";
+static char	step_role[] = "ROLE";
 
 static double
 timeout_s(const struct redis *r)
@@ -234,6 +246,7 @@ go_down(struct redis *r, const char *fmt, ...)
 	if (r->going_down)
 		return;
 	r->going_down = true;
+	r->resolving = false;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
@@ -485,6 +498,29 @@ redis_commandv(struct redis *r, redis_reply_fn fn, void *arg, int argc,
 
 /* Receiving ----------------------------------------------------------- */
 
+/* A pub/sub message: ["message", channel, payload] or ["pmessage",
+ * pattern, channel, payload], every element a string. */
+static bool
+is_message(const redisReply *rep)
+{
+	size_t i, want;
+
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 3)
+		return false;
+	for (i = 0; i < rep->elements; i++)
+		if (rep->element[i]->type != REDIS_REPLY_STRING)
+			return false;
+	if (rep->element[0]->len == 7 &&
+	    memcmp(rep->element[0]->str, "message", 7) == 0)
+		want = 3;
+	else if (rep->element[0]->len == 8 &&
+	    memcmp(rep->element[0]->str, "pmessage", 8) == 0)
+		want = 4;
+	else
+		return false;
+	return rep->elements == want;
+}
+
 /* Hands one complete reply to the oldest command, then frees it.  Returns
  * false when the connection went away meanwhile. */
 static bool
@@ -493,6 +529,11 @@ deliver(struct redis *r, redisReply *rep)
 	unsigned long gen = r->gen;
 	struct pending *p = r->head;
 
+	if (r->on_push != NULL && is_message(rep)) {
+		r->on_push(r, rep, r->on_push_arg);
+		freeReplyObject(rep);
+		return r->gen == gen;
+	}
 	if (p == NULL) {
 		freeReplyObject(rep);
 		go_down(r, "protocol error: a reply arrived with no command "
@@ -648,6 +689,47 @@ handshake_step(struct redis *r, redisReply *rep, const char *err, void *arg)
 	}
 }
 
+/* ROLE's first element: "master", "slave" (a replica), "sentinel". */
+static void
+handshake_role(struct redis *r, redisReply *rep, const char *err, void *arg)
+{
+	const redisReply *e0;
+
+	if (r->st.state != REDIS_CONNECTING)
+		return;
+	if (rep == NULL) {
+		handshake_step(r, rep, err, arg);
+		return;
+	}
+	if (rep->type == REDIS_REPLY_ERROR) {
+		/* Renamed or denied: only the master check needs it. */
+		if (r->expect == REDIS_EXPECT_MASTER)
+			handshake_step(r, rep, err, arg);
+		return;
+	}
+	e0 = rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 ?
+	    rep->element[0] : NULL;
+	if (e0 == NULL || (e0->type != REDIS_REPLY_STRING &&
+	    e0->type != REDIS_REPLY_STATUS)) {
+		if (r->expect == REDIS_EXPECT_MASTER)
+			go_down(r, "ROLE: not the answer of a Redis node");
+		return;
+	}
+	if (e0->len == 8 && memcmp(e0->str, "sentinel", 8) == 0)
+		go_down(r, "this is a Sentinel (redis_mode sentinel): use "
+		    "redis.sentinels and redis.master");
+	else if (r->expect == REDIS_EXPECT_MASTER && (e0->len != 6 ||
+	    memcmp(e0->str, "master", 6) != 0)) {
+		char *t = esc_text(e0->str, e0->len > 32 ? 32 : e0->len, 0);
+
+		go_down(r, "%s:%d is not the master (ROLE %s)", r->to_host !=
+		    NULL ? r->to_host : r->cfg->host, r->to_host != NULL ?
+		    r->to_port : r->cfg->port, strcmp(t, "slave") == 0 ?
+		    "slave: a replica" : t);
+		free(t);
+	}
+}
+
 static void
 handshake_done(struct redis *r, redisReply *rep, const char *err, void *arg)
 {
@@ -691,7 +773,14 @@ start_handshake(struct redis *r)
 			lens[i] = strlen(argv[i]);
 		send_cmd(r, handshake_step, step_auth, n, argv, lens);
 	}
-	if (r->cfg->db != 0) {
+	/* ROLE before SELECT: a Sentinel has no databases, and says so
+	 * more clearly in ROLE than in SELECT's error. */
+	if (r->expect != REDIS_EXPECT_SENTINEL) {
+		argv[0] = "ROLE";
+		lens[0] = 4;
+		send_cmd(r, handshake_role, step_role, 1, argv, lens);
+	}
+	if (r->cfg->db != 0 && r->expect != REDIS_EXPECT_SENTINEL) {
 		snprintf(db, sizeof db, "%d", r->cfg->db);
 		argv[0] = "SELECT";
 		argv[1] = db;
@@ -750,10 +839,14 @@ open_socket(struct redis *r, char *msg, size_t len)
 		hints.ai_family = AF_UNSPEC;
 		hints.ai_socktype = SOCK_STREAM;
 		hints.ai_flags = AI_NUMERICSERV;
-		snprintf(port, sizeof port, "%d", r->cfg->port);
-		if ((rc = getaddrinfo(r->cfg->host, port, &hints, &ai)) != 0) {
-			snprintf(msg, len, "cannot resolve %s: %s",
-			    r->cfg->host, gai_strerror(rc));
+		const char *host = r->to_host != NULL ? r->to_host :
+		    r->cfg->host;
+
+		snprintf(port, sizeof port, "%d", r->to_host != NULL ?
+		    r->to_port : r->cfg->port);
+		if ((rc = getaddrinfo(host, port, &hints, &ai)) != 0) {
+			snprintf(msg, len, "cannot resolve %s: %s", host,
+			    gai_strerror(rc));
 			return -1;
 		}
 		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
@@ -775,17 +868,30 @@ open_socket(struct redis *r, char *msg, size_t len)
 	return fd;
 }
 
+static void	open_now(struct redis *);
+
 static void
 redis_connect(struct redis *r)
+{
+	timer_disarm(r->retry);
+	if (r->bev != NULL || r->resolving)
+		return;
+	r->connect_started = loop_now();
+	set_state(r, REDIS_CONNECTING);
+	if (r->resolve != NULL) {
+		r->resolving = true;
+		r->resolve(r, r->resolve_arg);
+		return;
+	}
+	open_now(r);
+}
+
+static void
+open_now(struct redis *r)
 {
 	char msg[256];
 	int fd;
 
-	timer_disarm(r->retry);
-	if (r->bev != NULL)
-		return;
-	r->connect_started = loop_now();
-	set_state(r, REDIS_CONNECTING);
 	if ((fd = open_socket(r, msg, sizeof msg)) < 0) {
 		go_down(r, "%s", msg);
 		return;
@@ -802,6 +908,48 @@ redis_connect(struct redis *r)
 	}
 	bufferevent_enable(r->bev, EV_WRITE);
 	arm_deadline(r);
+}
+
+void
+redis_expect(struct redis *r, enum redis_expect e)
+{
+	r->expect = e;
+}
+
+void
+redis_on_resolve(struct redis *r, void (*fn)(struct redis *, void *),
+    void *arg)
+{
+	r->resolve = fn;
+	r->resolve_arg = arg;
+}
+
+void
+redis_connect_to(struct redis *r, const char *host, int port)
+{
+	if (!r->resolving || r->st.state != REDIS_CONNECTING)
+		return;		/* a late answer: the attempt is over */
+	r->resolving = false;
+	free(r->to_host);
+	r->to_host = xstrdup(host);
+	r->to_port = port;
+	r->connect_started = loop_now();	/* the connect's own timeout */
+	open_now(r);
+}
+
+void
+redis_resolve_failed(struct redis *r, const char *why)
+{
+	if (r->resolving && r->st.state == REDIS_CONNECTING)
+		go_down(r, "%s", why);
+}
+
+void
+redis_on_push(struct redis *r, void (*fn)(struct redis *, redisReply *,
+    void *), void *arg)
+{
+	r->on_push = fn;
+	r->on_push_arg = arg;
 }
 
 void
@@ -840,6 +988,7 @@ redis_free(struct redis *r)
 	}
 	timer_free(r->deadline);
 	timer_free(r->retry);
+	free(r->to_host);
 	if (r->password != NULL) {
 		explicit_bzero(r->password, strlen(r->password));
 		free(r->password);

@@ -79,4 +79,32 @@ void		 redis_reset(struct redis *, const char *why);
 /* Reconnects now instead of waiting for the backoff. */
 void		 redis_retry_now(struct redis *);
 
+/* Sentinel hooks (used by sentinel.c) --------------------------------- */
+
+/* What the handshake accepts of the node (ROLE, sent before SELECT). */
+enum redis_expect {
+	REDIS_EXPECT_DATA,	/* the default: any data node; a Sentinel is
+				   refused (use redis.sentinels) */
+	REDIS_EXPECT_MASTER,	/* a master only: a replica or a Sentinel is
+				   refused, and ROLE must answer */
+	REDIS_EXPECT_SENTINEL,	/* a Sentinel: no ROLE, no SELECT */
+};
+/* Set before redis_start. */
+void		 redis_expect(struct redis *, enum redis_expect);
+/* With a resolver, every connection attempt first calls fn; the
+ * connection stays connecting until redis_connect_to() (the address to
+ * use) or redis_resolve_failed() (down with why, retried after the
+ * backoff, which calls fn again). */
+void		 redis_on_resolve(struct redis *, void (*fn)(struct redis *,
+		     void *), void *arg);
+void		 redis_connect_to(struct redis *, const char *host, int port);
+void		 redis_resolve_failed(struct redis *, const char *why);
+/* Pub/sub: a reply that is a message (["message", channel, payload] or
+ * the same after "pmessage") goes to fn, with a command pending or none;
+ * without fn (the default) it is an answer, or with nothing pending a
+ * protocol error.  The reply is bounded as any other and freed after fn
+ * returns. */
+void		 redis_on_push(struct redis *, void (*fn)(struct redis *,
+		     redisReply *, void *), void *arg);
+
 #endif

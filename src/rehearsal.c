@@ -19,6 +19,7 @@
 #include "redis.h"
 #include "rehearsal.h"
 #include "runbook.h"
+#include "sentinel.h"
 #include "step.h"
 #include "textesc.h"
 #include "xmalloc.h"
@@ -298,16 +299,49 @@ open_log(struct rehearsal *rh, const struct rehearsal_opts *o, char **cause)
 	return (rh->audit = audit_open(&ao, cause)) == NULL ? -1 : 0;
 }
 
+/* The master's address changed: the audit log says so (a redis.master
+ * record), and a run without a screen says it on stderr. */
+static void
+master_changed(const struct sentinel_change *c, void *arg)
+{
+	struct rehearsal *rh = arg;
+	json_t *d;
+
+	if (rh->mode == POLICY_BATCH && c->previous != NULL) {
+		char *e = esc_str(c->master, 0);
+
+		fprintf(stderr, "rehearse: redis master %s is now %s (%s, was "
+		    "%s)\n", e, c->address, sentinel_reason_name(c->reason),
+		    c->previous);
+		free(e);
+	}
+	if (rh->audit == NULL)
+		return;
+	d = json_pack("{s:s, s:s, s:s?, s:s, s:s}", "master", c->master,
+	    "address", c->address, "previous", c->previous, "reason",
+	    sentinel_reason_name(c->reason), "sentinel", c->sentinel);
+	audit_append(rh->audit, record_name(REC_REDIS_MASTER), 0, d);
+}
+
 /* Redis (waited for, briefly, with REHEARSAL_SETTLE) and HTTP. */
 static void
-connect_all(struct rehearsal *rh, unsigned parts, const char *password)
+connect_all(struct rehearsal *rh, unsigned parts, const char *password,
+    const char *spassword)
 {
 	if (parts & REHEARSAL_HTTP)
 		rh->http = http_new(rh->loop);
 	if (!(parts & REHEARSAL_REDIS) || !rh->rb->has_redis)
 		return;
-	rh->redis = redis_new(rh->loop, &rh->rb->redis, password);
-	redis_start(rh->redis);
+	if (rh->rb->redis.nsentinels > 0) {
+		rh->sentinel = sentinel_new(rh->loop, &rh->rb->redis, password,
+		    spassword);
+		sentinel_on_change(rh->sentinel, master_changed, rh);
+		rh->redis = sentinel_master(rh->sentinel);
+		sentinel_start(rh->sentinel);
+	} else {
+		rh->redis = redis_new(rh->loop, &rh->rb->redis, password);
+		redis_start(rh->redis);
+	}
 	if (parts & REHEARSAL_SETTLE)
 		loop_run_until(rh->loop, redis_settled, rh->redis, 2.0 + 3.0 *
 		    (double)rh->rb->redis.timeout_ms / 1000.0);
@@ -334,7 +368,7 @@ struct rehearsal *
 rehearsal_open(const struct rehearsal_opts *o, char **cause)
 {
 	struct rehearsal *rh;
-	const char *password = NULL;
+	const char *password = NULL, *spassword = NULL;
 
 	*cause = NULL;
 	if (o->parts & REHEARSAL_SIGNALS)
@@ -353,6 +387,13 @@ rehearsal_open(const struct rehearsal_opts *o, char **cause)
 		    "variable %s, which is not set", rh->rb->redis.password_env);
 		goto fail;
 	}
+	if (rh->rb->has_redis && rh->rb->redis.sentinel_password_env != NULL &&
+	    (spassword = getenv(rh->rb->redis.sentinel_password_env)) == NULL) {
+		xasprintf(cause, "redis.sentinel_password_env names the "
+		    "environment variable %s, which is not set",
+		    rh->rb->redis.sentinel_password_env);
+		goto fail;
+	}
 	if (o->log && open_log(rh, o, cause) != 0)
 		goto fail;
 	rh->loop = loop_new();
@@ -361,7 +402,7 @@ rehearsal_open(const struct rehearsal_opts *o, char **cause)
 		loop_signal(rh->loop, SIGTERM, on_signal, rh);
 		loop_signal(rh->loop, SIGHUP, on_signal, rh);
 	}
-	connect_all(rh, o->parts, password);
+	connect_all(rh, o->parts, password, spassword);
 	if (o->parts & REHEARSAL_SESSION)
 		start_session(rh, o);
 	if (o->parts & REHEARSAL_LIVE) {
@@ -394,8 +435,12 @@ rehearsal_close(struct rehearsal *rh, int status)
 	if (rh->audit != NULL && audit_close(rh->audit) != 0 &&
 	    status == EXIT_OK)
 		status = EXIT_FAILED;
+	rh->audit = NULL;	/* master_changed writes no more */
 	monitor_free(rh->monitor);
-	redis_free(rh->redis);
+	if (rh->sentinel != NULL)
+		sentinel_free(rh->sentinel);	/* and its master connection */
+	else
+		redis_free(rh->redis);
 	readouts_free(rh->readouts);	/* after the connection: readout.h */
 	http_free(rh->http);
 	loop_free(rh->loop);

@@ -44,7 +44,8 @@ struct rehearsal {
 	struct runbook	*rb;
 	struct loop	*loop;
 	struct audit	*audit;
-	struct redis	*redis;
+	struct redis	*redis;		/* with Sentinel, the master's */
+	struct sentinel	*sentinel;	/* redis.sentinels, or NULL */
 	struct http	*http;
 	struct session	*session;
 	struct readouts	*readouts;	/* live, or one round of check's:
