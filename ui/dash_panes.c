@@ -20,6 +20,7 @@
 #include "readout.h"
 #include "redis.h"
 #include "runbook_show.h"
+#include "sentinel.h"
 #include "session.h"
 #include "textesc.h"
 #include "xmalloc.h"
@@ -205,6 +206,21 @@ human_bytes(long long n, char *buf, size_t len)
 	return buf;
 }
 
+/* With Sentinel: which node is master now, since when and why (one line,
+ * under the Redis header; sentinel_describe escapes it). */
+static int
+draw_master(struct dash *d, int y, int left, int width)
+{
+	char line[600];
+
+	if (d->env->sentinel == NULL)
+		return y;
+	line[0] = line[1] = ' ';
+	sentinel_describe(d->env->sentinel, line + 2, sizeof line - 2);
+	ui_put(y, left, width, line);
+	return y + 1;
+}
+
 static int
 draw_redis(struct dash *d, int y, int left, int width)
 {
@@ -225,6 +241,7 @@ draw_redis(struct dash *d, int y, int left, int width)
 	ui_put(y, left, width, line);
 	ui_attr(up ? PAIR_OK : PAIR_FAIL, A_BOLD, false);
 	y++;
+	y = draw_master(d, y, left, width);
 	if (up && x->state == READOUT_UNKNOWN) {
 		/* Unknown is unknown: no stale or zero numbers. */
 		snprintf(line, sizeof line, "  readouts unknown: %s", x->why);

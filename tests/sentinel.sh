@@ -1,0 +1,265 @@
+#!/bin/bash
+# sentinel.sh: Redis Sentinel, against real servers made here (a primary, a
+# replica with --replicaof and a redis-sentinel watching them, each set on
+# free ports in $tmp): check resolves the master and prints it, the log
+# records it; a wrong master name and sentinels that are all down are named
+# errors, retried; a plain url at a Sentinel port fails check; a real
+# SENTINEL FAILOVER during a dashboard session (the screen and the log name
+# the new master, readouts recover) and during a 200,000-key purge (it
+# stops, nothing is counted done that Redis did not confirm).  The same
+# against valkey-server and its sentinel mode when installed.  Speaks TAP.
+set -u
+LC_ALL=C.UTF-8 LANG=C.UTF-8; export LC_ALL LANG
+: "${REHEARSE:=./rehearse}" "${top_srcdir:=.}" "${top_builddir:=.}"
+REHEARSE=$(cd "$(dirname "$REHEARSE")" && pwd)/$(basename "$REHEARSE")
+tmp=$(mktemp -d)
+. "$top_srcdir/tests/lib.sh"
+both() { ok_files; ok_screen; }
+tmux_cols=150
+ok_diag=both
+
+SERVER=redis-server
+CLI=redis-cli
+SENTINEL="redis-server"		# with --sentinel
+next_port=$(( 30000 + $$ % 15000 ))
+
+# free_port: a port nothing answers on (nor 10000 above it: cluster bus);
+# in $port.
+free_port() {
+	while $CLI -p "$next_port" ping >/dev/null 2>&1 ||
+	    $CLI -p $((next_port + 10000)) ping >/dev/null 2>&1; do
+		next_port=$((next_port + 1))
+	done
+	port=$next_port
+	next_port=$((next_port + 1))
+}
+# ours PORT PID: the server answering on PORT is the one we started.
+ours() {
+	_i=0
+	while ! $CLI -p "$1" ping >/dev/null 2>&1 && [ $_i -lt 100 ]; do
+		sleep 0.05; _i=$((_i + 1))
+	done
+	[ "$($CLI -p "$1" INFO server 2>/dev/null | tr -d '\r' |
+	    sed -n 's/^process_id://p')" = "$2" ]
+}
+# node NAME ARGS...: a data node on a free port; port in $port, pid added
+# to $pids.
+node() {
+	_name=$1; shift
+	for _a in 1 2 3 4 5 6 7 8 9 10; do
+		free_port
+		mkdir -p "$tmp/$_name"
+		$SERVER --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+		    --repl-diskless-sync-delay 0 --dir "$tmp/$_name" --logfile "$tmp/$_name/log" "$@" \
+		    >/dev/null 2>&1 &
+		_p=$!
+		if ours "$port" $_p; then pids="$pids $_p"; return 0; fi
+		kill $_p 2>/dev/null
+	done
+	return 1
+}
+# sentinel NAME MASTER-PORT [PORT]: a sentinel watching master "mym" on
+# MASTER-PORT (quorum 1, down after 1000 ms); port in $port.
+sentinel() {
+	_name=$1
+	for _a in 1 2 3 4 5 6 7 8 9 10; do
+		if [ $# -ge 3 ]; then port=$3; else free_port; fi
+		mkdir -p "$tmp/$_name"
+		cat >"$tmp/$_name/sentinel.conf" <<EOC
+port $port
+bind 127.0.0.1
+dir $tmp/$_name
+logfile $tmp/$_name/log
+sentinel monitor mym 127.0.0.1 $2 1
+sentinel down-after-milliseconds mym 1000
+sentinel failover-timeout mym 5000
+sentinel parallel-syncs mym 1
+EOC
+		$SENTINEL "$tmp/$_name/sentinel.conf" --sentinel >/dev/null 2>&1 &
+		_p=$!
+		if ours "$port" $_p; then pids="$pids $_p"; return 0; fi
+		kill $_p 2>/dev/null
+		[ $# -ge 3 ] && return 1
+	done
+	return 1
+}
+# set_up NAME: primary ($mport), replica ($rep) and sentinel ($sport_) that
+# knows the replica (so that SENTINEL FAILOVER can pick it).
+set_up() {
+	node "$1-p" || return 1; mport=$port
+	node "$1-r" --replicaof 127.0.0.1 "$mport" || return 1; rep=$port
+	sentinel "$1-s" "$mport" || return 1; sport_=$port
+	_i=0
+	while [ $_i -lt 100 ] && ! $CLI -p "$sport_" SENTINEL replicas mym 2>/dev/null |
+	    grep -q "^127.0.0.1:$rep$"; do
+		sleep 0.1; _i=$((_i + 1))
+	done
+	[ $_i -lt 100 ] || return 1
+	# The replica has synced (a key set on the master from now on is
+	# on the replica at once).
+	_i=0
+	while [ $_i -lt 100 ] && ! $CLI -p "$rep" INFO replication 2>/dev/null |
+	    grep -q "master_link_status:up"; do
+		sleep 0.1; _i=$((_i + 1))
+	done
+	[ $_i -lt 100 ]
+}
+# master_of SPORT: what the sentinel says the master is, "host:port".
+master_of() {
+	$CLI -p "$1" SENTINEL get-master-addr-by-name mym 2>/dev/null | paste -sd: -
+}
+# failover SPORT: SENTINEL FAILOVER, asked again while the sentinel has no
+# good replica yet (it must have seen its link up), at most 10 s.
+failover() {
+	_i=0
+	while [ $_i -lt 50 ]; do
+		$CLI -p "$1" SENTINEL FAILOVER mym 2>&1 | grep -q '^OK' && return 0
+		sleep 0.2; _i=$((_i + 1))
+	done
+	return 1
+}
+# wait_master SPORT ADDR: until the sentinel names ADDR (10 s).
+wait_master() {
+	_i=0
+	while [ $_i -lt 100 ] && [ "$(master_of "$1")" != "$2" ]; do
+		sleep 0.1; _i=$((_i + 1))
+	done
+	[ "$(master_of "$1")" = "$2" ]
+}
+# runbook FILE SENTINELS [MASTER [TIMEOUT-MS [STEPS]]]
+runbook() {
+	cat >"$1" <<EOR
+runbook: sentinel
+owner: ops
+redis: { sentinels: [$2], master: ${3:-mym}, timeout_ms: ${4:-1000} }
+routes:
+  - { name: blog, keys: ["anp:page:/blog/*"], max_keys: 300000 }
+steps:
+${5:-  - { title: Sign off, manual: "looks fine" \}}
+EOR
+}
+records() {	# records LOG: the redis.master records, one line each
+	grep '"type":"redis.master"' "$1"
+}
+
+cases() {
+	impl=$1
+	set_up "$impl-a" || { ok 1 "$impl: servers and a sentinel started"; return; }
+
+	# check resolves the master and prints it; the log has the record.
+	runbook "$tmp/$impl-a.yml" "\"127.0.0.1:$sport_\""
+	"$REHEARSE" check --audit "$tmp/$impl-check.jsonl" "$tmp/$impl-a.yml" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ $rc = 0 ] && grep -q "^ok   redis: up, .*master mym at 127.0.0.1:$mport since [0-9:]* (resolved), master" "$tmp/out" &&
+	    records "$tmp/$impl-check.jsonl" | grep -q "\"master\":\"mym\",\"address\":\"127.0.0.1:$mport\",\"previous\":null,\"reason\":\"resolved\",\"sentinel\":\"127.0.0.1:$sport_\""
+	ok $? "$impl: check resolves the master through the sentinel, prints its address; the log records it"
+
+	# A sentinel that is down is skipped for the next one.
+	free_port; dead=$port
+	runbook "$tmp/$impl-b.yml" "\"127.0.0.1:$dead\", \"127.0.0.1:$sport_\""
+	"$REHEARSE" check "$tmp/$impl-b.yml" >"$tmp/out" 2>"$tmp/err"
+	[ $? = 0 ] && grep -q "master mym at 127.0.0.1:$mport" "$tmp/out"
+	ok $? "$impl: a sentinel that is down is passed over for the next in the list"
+
+	# A wrong master name.
+	runbook "$tmp/$impl-c.yml" "\"127.0.0.1:$sport_\"" nosuch
+	"$REHEARSE" check "$tmp/$impl-c.yml" >"$tmp/out" 2>"$tmp/err"
+	[ $? = 1 ] && grep -q "^FAIL redis: down: the sentinels do not know master nosuch (retry in [0-9]* s)" "$tmp/out"
+	ok $? "$impl: a master the sentinels do not know: check fails, naming it"
+
+	# All sentinels down: named, and retried until one comes up.
+	free_port; dead2=$port
+	runbook "$tmp/$impl-d.yml" "\"127.0.0.1:$dead\", \"127.0.0.1:$dead2\""
+	"$REHEARSE" check "$tmp/$impl-d.yml" >"$tmp/out" 2>"$tmp/err"
+	[ $? = 1 ] && grep -q "^FAIL redis: down: no sentinel gave the address of master mym: 127.0.0.1:$dead: Connection refused; 127.0.0.1:$dead2: Connection refused (retry in" "$tmp/out"
+	ok $? "$impl: every sentinel down: check fails, naming each and why"
+
+	start "$REHEARSE" run --read-only "$tmp/$impl-d.yml"
+	wait_for "no sentinel gave the address of master mym" &&
+	    sentinel "$impl-late" "$mport" "$dead2" &&
+	    wait_for "master mym at 127.0.0.1:$mport since" 40 && wait_for "redis up" 5
+	ok $? "$impl: the dashboard retries the sentinels and connects when one comes up"
+	t kill-server 2>/dev/null
+
+	# A plain url at the Sentinel's port.
+	cat >"$tmp/$impl-e.yml" <<EOR
+runbook: wrong port
+owner: ops
+redis: { url: "redis://127.0.0.1:$sport_/0", timeout_ms: 1000 }
+steps:
+  - { title: Sign off, manual: "looks fine" }
+EOR
+	"$REHEARSE" check "$tmp/$impl-e.yml" >"$tmp/out" 2>"$tmp/err"
+	[ $? = 1 ] && grep -q "^FAIL redis: down: this is a Sentinel (redis_mode sentinel): use redis.sentinels and redis.master" "$tmp/out"
+	ok $? "$impl: a plain url at a Sentinel port fails check, saying to use redis.sentinels"
+
+	# A replica where the master should be is not taken for it: the
+	# handshake's ROLE check, with the replica's own sentinel lying.
+	# (Covered by the failover cases below, which connect only once
+	# ROLE says master.)
+
+	# SENTINEL FAILOVER during a dashboard session.
+	$CLI -p "$mport" SET anp:page:/blog/x v >/dev/null
+	start "$REHEARSE" run --audit "$tmp/$impl-dash.jsonl" "$tmp/$impl-a.yml"
+	wait_for "master mym at 127.0.0.1:$mport since .*(resolved)" && wait_for "mem .* keys 1 "
+	ok $? "$impl: the dashboard's Redis pane names the master"
+	failover "$sport_" && wait_master "$sport_" "127.0.0.1:$rep" &&
+	    wait_for "master mym at 127.0.0.1:$rep since [0-9:]* \((switch-master|re-resolved after disconnect), was 127.0.0.1:$mport\)" 15
+	r1=$?
+	# Readouts recover: the new master's key count, after a write there.
+	$CLI -p "$rep" SET anp:page:/blog/y v >"$tmp/set-y" 2>&1
+	[ $r1 = 0 ] && wait_for "redis up" 10 && wait_for "mem .* keys 2 " 10
+	r1=$?
+	[ $r1 = 0 ] || echo "# SET on the new master: $(cat "$tmp/set-y"); its DBSIZE $($CLI -p "$rep" DBSIZE), ROLE $($CLI -p "$rep" ROLE | head -1); old: ROLE $($CLI -p "$mport" ROLE | head -1), DBSIZE $($CLI -p "$mport" DBSIZE)"
+	ok $r1 "$impl: after SENTINEL FAILOVER the screen names the new master and readouts recover"
+	keys q
+	wait_for "EXITED"
+	records "$tmp/$impl-dash.jsonl" | grep -q "\"address\":\"127.0.0.1:$rep\",\"previous\":\"127.0.0.1:$mport\",\"reason\":\"\(switch-master\|re-resolved after disconnect\)\""
+	ok $? "$impl: the log has the switch of master, from the old address to the new"
+	t kill-server 2>/dev/null
+
+	# SENTINEL FAILOVER during a 200,000-key purge.  The master holds
+	# writes (CLIENT PAUSE WRITE) so that the UNLINK batches are in
+	# flight when the failover is announced: what happens to them is
+	# unknown, and must be said so.
+	set_up "$impl-f" || { ok 1 "$impl: a second set of servers"; return; }
+	seq 1 200000 | awk '{ print "SET anp:page:/blog/p" $1 " v" }' |
+	    $CLI -p "$mport" --pipe >/dev/null 2>&1
+	i=0; while [ $i -lt 100 ] && [ "$($CLI -p "$rep" DBSIZE)" != 200000 ]; do sleep 0.1; i=$((i + 1)); done
+	runbook "$tmp/$impl-f.yml" "\"127.0.0.1:$sport_\"" mym 15000 \
+	    "  - { title: Purge the blog pages, purge: blog }"
+	"$REHEARSE" run --batch --yes --audit "$tmp/$impl-purge.jsonl" "$tmp/$impl-f.yml" >"$tmp/out" 2>"$tmp/err" &
+	rh=$!
+	# Once the deletion began (its intent is in the log), hold writes.
+	i=0; while [ $i -lt 200 ] && ! grep -q purge.intent "$tmp/$impl-purge.jsonl" 2>/dev/null; do sleep 0.01; i=$((i + 1)); done
+	$CLI -p "$mport" CLIENT PAUSE 8000 WRITE >/dev/null
+	failover "$sport_"
+	wait "$rh"
+	rc=$?
+	$CLI -p "$mport" CLIENT UNPAUSE >/dev/null 2>&1
+	wait_master "$sport_" "127.0.0.1:$rep"
+	left=$($CLI -p "$rep" DBSIZE)
+	done_=$(grep '"type":"purge.done"' "$tmp/$impl-purge.jsonl")
+	deleted=$(echo "$done_" | sed -n 's/.*"deleted":\([0-9]*\).*/\1/p')
+	doubt=$(echo "$done_" | sed -n 's/.*"in_doubt":\([0-9]*\).*/\1/p')
+	echo "# purge: exit $rc, deleted ${deleted:-?}, in doubt ${doubt:-?}, $left keys left on the new master"
+	[ $rc = 1 ] && echo "$done_" | grep -q '"state":"failed"' &&
+	    echo "$done_" | grep -q "failover: master mym moved from 127.0.0.1:$mport to 127.0.0.1:$rep" &&
+	    [ -n "$deleted" ] && [ "$deleted" -lt 200000 ] && [ "${doubt:-0}" -gt 0 ] &&
+	    [ "$left" -ge $((200000 - deleted - doubt)) ] &&
+	    grep -q "fail .*Purge the blog pages" "$tmp/out" &&
+	    grep -q "redis master mym is now 127.0.0.1:$rep (switch-master, was 127.0.0.1:$mport)" "$tmp/err"
+	ok $? "$impl: SENTINEL FAILOVER during a purge stops it; the batches in flight are in doubt, none counted done"
+}
+
+cases redis
+
+if command -v valkey-server >/dev/null 2>&1 && command -v valkey-cli >/dev/null 2>&1; then
+	SERVER=valkey-server CLI=valkey-cli SENTINEL=valkey-server
+	cases valkey
+else
+	skip "valkey: valkey-server is not installed"
+fi
+
+echo "1..$n"
+[ "$fails" = 0 ]
