@@ -711,8 +711,10 @@ handshake_role(struct redis *r, redisReply *rep, const char *err, void *arg)
 	    rep->element[0] : NULL;
 	if (e0 == NULL || (e0->type != REDIS_REPLY_STRING &&
 	    e0->type != REDIS_REPLY_STATUS)) {
-		if (r->expect == REDIS_EXPECT_MASTER)
-			go_down(r, "ROLE: not the answer of a Redis node");
+		/* Redis answers ROLE with an array or an error: this is
+		 * something else, or a reply nothing asked for. */
+		go_down(r, "not a Redis server? ROLE was not answered with "
+		    "a role");
 		return;
 	}
 	if (e0->len == 8 && memcmp(e0->str, "sentinel", 8) == 0)

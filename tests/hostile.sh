@@ -69,7 +69,7 @@ ok $? "baseline: check passes against badredis that does not lie"
 
 check unsolicited tap
 [ $st = 1 ] && [ $took -lt 5000 ] &&
-    grep -q '^not ok 1 - redis: down: not a Redis server? PING was not answered PONG' "$tmp/out"
+    grep -q '^not ok 1 - redis: down: not a Redis server? ROLE was not answered with a role' "$tmp/out"
 ok $? "a reply before any command: named error, exit 1 in ${took} ms"
 
 check extra tap
