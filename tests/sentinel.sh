@@ -74,10 +74,14 @@ sentinel monitor mym 127.0.0.1 $2 1
 sentinel down-after-milliseconds mym 1000
 sentinel failover-timeout mym 5000
 sentinel parallel-syncs mym 1
+${sentinel_extra:-}
 EOC
 		$SENTINEL "$tmp/$_name/sentinel.conf" --sentinel >/dev/null 2>&1 &
 		_p=$!
-		if ours "$port" $_p; then pids="$pids $_p"; return 0; fi
+		if [ -n "${sentinel_auth:-}" ]; then
+			REDISCLI_AUTH=$sentinel_auth ours "$port" $_p && {
+			    pids="$pids $_p"; return 0; }
+		elif ours "$port" $_p; then pids="$pids $_p"; return 0; fi
 		kill $_p 2>/dev/null
 		[ $# -ge 3 ] && return 1
 	done
@@ -181,6 +185,27 @@ cases() {
 	ok $? "$impl: the dashboard retries the sentinels and connects when one comes up"
 	t kill-server 2>/dev/null
 
+	# A sentinel that wants a password: sentinel_password_env.
+	sentinel_extra="requirepass s3cret-sentinel" sentinel_auth=s3cret-sentinel \
+	    sentinel "$impl-pw" "$mport"; spw=$port
+	cat >"$tmp/$impl-pw.yml" <<EOR
+runbook: sentinel password
+owner: ops
+redis: { sentinels: ["127.0.0.1:$spw"], master: mym, sentinel_password_env: RH_SPW }
+steps:
+  - { title: Sign off, manual: "looks fine" }
+EOR
+	RH_SPW=s3cret-sentinel "$REHEARSE" check --audit "$tmp/$impl-pw.jsonl" "$tmp/$impl-pw.yml" >"$tmp/out" 2>"$tmp/err"
+	[ $? = 0 ] && grep -q "master mym at 127.0.0.1:$mport" "$tmp/out" &&
+	    ! grep -q s3cret "$tmp/$impl-pw.jsonl" "$tmp/out" "$tmp/err"
+	ok $? "$impl: sentinel_password_env authenticates to the sentinel; the password is nowhere in the output or the log"
+	RH_SPW=wrong "$REHEARSE" check "$tmp/$impl-pw.yml" >"$tmp/out" 2>"$tmp/err"
+	[ $? = 1 ] && grep -q "no sentinel gave the address of master mym: 127.0.0.1:$spw: authentication failed" "$tmp/out"
+	r=$?
+	"$REHEARSE" check "$tmp/$impl-pw.yml" >"$tmp/out" 2>"$tmp/err"
+	[ $? = 2 ] && [ $r = 0 ] && grep -q "sentinel_password_env names the environment variable RH_SPW, which is not set" "$tmp/err"
+	ok $? "$impl: a wrong sentinel password is named; an unset variable is a usage error (exit 2)"
+
 	# A plain url at the Sentinel's port.
 	cat >"$tmp/$impl-e.yml" <<EOR
 runbook: wrong port
@@ -252,7 +277,80 @@ EOR
 	ok $? "$impl: SENTINEL FAILOVER during a purge stops it; the batches in flight are in doubt, none counted done"
 }
 
-cases redis
+[ -n "${SKIPR:-}" ] || cases redis
+
+# Sentinels that lie (tests/tools/badredis sentinel-says): every answer is
+# bounded and checked, and each surprise is named.
+: "${BADREDIS:=$top_builddir/tests/tools/badredis}"
+bpid=
+# liar SAYS [ROLE [PUSH]]: badredis as the only sentinel; port in $bport.
+liar() {
+	[ -n "$bpid" ] && { kill "$bpid"; wait "$bpid" 2>/dev/null; }
+	rm -f "$tmp/bport"
+	BADREDIS_SAYS=$1 BADREDIS_ROLE=${2:-sentinel} BADREDIS_PUSH=${3:-} \
+	    "$BADREDIS" "$tmp/bport" sentinel-says 2>"$tmp/badredis.err" &
+	bpid=$!
+	pids="$pids $bpid"
+	i=0
+	while [ ! -s "$tmp/bport" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	bport=$(cat "$tmp/bport")
+	runbook "$tmp/liar.yml" "\"127.0.0.1:$bport\""
+}
+long=$(printf '%300s' '' | tr ' ' a)
+for says in "*2|\$300|$long|\$4|6379|" '*2|$9|127.0.0.1|$5|99999|' \
+    '*1|$9|127.0.0.1|' ':7|' '*2|$9|127.0.0.1|:6379|' '*2|$11|127.0.0.1 x|$4|6379|'; do
+	liar "$says"
+	"$REHEARSE" check "$tmp/liar.yml" >"$tmp/out" 2>"$tmp/err"
+	[ $? = 1 ] && grep -q "^FAIL redis: down: no sentinel gave the address of master mym: 127.0.0.1:$bport: not an address (host of at most 255 bytes, port 1 to 65535)" "$tmp/out"
+	ok $? "a sentinel answering $(echo "$says" | cut -c1-40): not an address, named"
+done
+
+esc=$(printf '\033')
+liar "-ERR$esc[2J no such thing|"
+"$REHEARSE" check "$tmp/liar.yml" >"$tmp/out" 2>"$tmp/err"
+[ $? = 1 ] && grep -q "no sentinel gave the address of master mym: 127.0.0.1:$bport: ERR" "$tmp/out" &&
+    ! grep -q "$(printf '\033')" "$tmp/out"
+ok $? "a sentinel answering an error: named, escaped"
+
+liar '*2|$9|127.0.0.1|$5|{port}|' slave
+"$REHEARSE" check "$tmp/liar.yml" >"$tmp/out" 2>"$tmp/err"
+[ $? = 1 ] && grep -q "^FAIL redis: down: 127.0.0.1:$bport is not the master (ROLE slave: a replica)" "$tmp/out"
+ok $? "a replica where the sentinel says the master is: refused by ROLE, named"
+
+liar '*2|$9|127.0.0.1|$5|{port}|'
+"$REHEARSE" check "$tmp/liar.yml" >"$tmp/out" 2>"$tmp/err"
+[ $? = 1 ] && grep -q "^FAIL redis: down: this is a Sentinel (redis_mode sentinel)" "$tmp/out"
+ok $? "a Sentinel where the sentinel says the master is: refused, named"
+
+# Messages on the watch that are not a failover of ours: nothing moves.
+bulk() { printf '$%s|%s|' "${#1}" "$1"; }	# bulk TEXT: as RESP, | for CRLF
+msg() { printf '*3|'; bulk message; bulk "$1"; bulk "$2"; }
+node push-m; pm=$port
+node push-n; pn=$port
+watch_run() {	# watch_run PUSH: a batch run while the liar sends PUSH
+	liar "*2|$(bulk 127.0.0.1)$(bulk "$pm")" master "$1"
+	runbook "$tmp/liar.yml" "\"127.0.0.1:$bport\"" mym 1000 \
+	    '  - { title: Wait, run: "sleep 0.5" }'
+	rm -f "$tmp/push.jsonl"
+	"$REHEARSE" run --batch --yes --audit "$tmp/push.jsonl" "$tmp/liar.yml" >"$tmp/out" 2>"$tmp/err"
+}
+for push in "$(msg +switch-master "mym 127.0.0.1 $pm 127.0.0.1 $pn $(printf '%1000s' '' | tr ' ' x)")" \
+    "$(msg +switch-master "mym 127.0.0.1 $pm 127.0.0.1 0")" \
+    "$(msg +switch-master "mym 127.0.0.1 $pm 127.0.0.1 $pn extra")" \
+    "$(msg +switch-master "mym 127.0.0.1 $pm 127.0.0.1$esc[2J $pn")" \
+    "$(msg +switch-master "other 127.0.0.1 $pm 127.0.0.1 $pn")" \
+    "$(msg +odd! "mym 127.0.0.1 $pm 127.0.0.1 $pn")" \
+    "*4|$(bulk pmessage)$(bulk '*')$(bulk +switch-master)$(bulk "other 1 2 3 4")"; do
+	watch_run "$push"
+	[ $? = 0 ] && [ "$(records "$tmp/push.jsonl" | wc -l)" = 1 ] && ! grep -q "is now" "$tmp/err"
+	ok $? "a watch message $(echo "$push" | cut -c1-60 | tr -d '\033'): nothing switches, the step passes"
+done
+# The control: a well-formed one for our master does switch (and the
+# liar, still naming the old address, is then believed again).
+watch_run "$(msg +switch-master "mym 127.0.0.1 $pm 127.0.0.1 $pn")"
+[ $? = 0 ] && grep -q "redis master mym is now 127.0.0.1:$pn (switch-master, was 127.0.0.1:$pm)" "$tmp/err" &&
+    records "$tmp/push.jsonl" | grep -q "\"address\":\"127.0.0.1:$pn\",\"previous\":\"127.0.0.1:$pm\",\"reason\":\"switch-master\""
+ok $? "a well-formed +switch-master for our master: followed, recorded"
 
 if command -v valkey-server >/dev/null 2>&1 && command -v valkey-cli >/dev/null 2>&1; then
 	SERVER=valkey-server CLI=valkey-cli SENTINEL=valkey-server

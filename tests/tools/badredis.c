@@ -36,6 +36,11 @@
  *                 cluster_enabled:1
  *   garbage       every command is answered with bytes that are not RESP
  *                 (escape sequences among them), then the connection closes
+ *   sentinel-says a Sentinel that says what the environment tells it:
+ *                 SENTINEL is answered $BADREDIS_SAYS, ROLE is answered
+ *                 [$BADREDIS_ROLE] ("sentinel" when unset), SUBSCRIBE is
+ *                 confirmed and followed by $BADREDIS_PUSH (if set); in
+ *                 these texts '|' stands for CRLF and {port} for its port
  */
 #include "config.h"
 
@@ -59,14 +64,14 @@
 enum mode {
 	M_OK, M_UNSOLICITED, M_EXTRA, M_HUGEBULK, M_HUGENESTED, M_HUGEBULK_STOP,
 	M_HUGEARRAY, M_SCANFOREVER, M_UNLINK_OVER, M_UNLINK_NEG, M_INFO_HANG,
-	M_INFO_NOPERM, M_SENTINEL, M_REPLICA, M_GARBAGE,
+	M_INFO_NOPERM, M_SENTINEL, M_REPLICA, M_GARBAGE, M_SENTINEL_SAYS,
 };
 
 static const char *const mode_names[] = {
 	"ok", "unsolicited", "extra", "hugebulk", "hugenested", "hugebulk-stop",
 	"hugearray",
 	"scanforever", "unlink-over", "unlink-neg", "info-hang", "info-noperm",
-	"sentinel", "replica", "garbage", NULL,
+	"sentinel", "replica", "garbage", "sentinel-says", NULL,
 };
 
 struct conn {
@@ -84,6 +89,7 @@ struct conn {
 };
 
 static enum mode mode;
+static int my_port;
 static struct conn conns[MAXCONN];
 static size_t nconns;
 
@@ -222,6 +228,26 @@ hostile_big(struct conn *c, const char *cmd, size_t n)
 	}
 }
 
+/* sentinel-says: the text of variable name, '|' as CRLF, {port} as ours. */
+static void
+say(struct conn *c, const char *name, const char *dflt)
+{
+	const char *t = getenv(name), *p;
+	char port[16];
+
+	if (t == NULL)
+		t = dflt;
+	snprintf(port, sizeof port, "%d", my_port);
+	for (p = t; *p != '\0'; p++)
+		if (*p == '|')
+			out_add(c, "\r\n", 2);
+		else if (strncmp(p, "{port}", 6) == 0) {
+			out_add(c, port, strlen(port));
+			p += 5;
+		} else
+			out_add(c, p, 1);
+}
+
 static void
 answer(struct conn *c, int argc, char **argv, size_t *lens)
 {
@@ -237,6 +263,24 @@ answer(struct conn *c, int argc, char **argv, size_t *lens)
 		return;		/* still "sending" a huge reply, or hung */
 	if (hostile_big(c, cmd, n))
 		return;
+	if (mode == M_SENTINEL_SAYS && is(cmd, n, "SENTINEL")) {
+		say(c, "BADREDIS_SAYS", "$-1|");
+		return;
+	}
+	if (mode == M_SENTINEL_SAYS && is(cmd, n, "ROLE")) {
+		const char *r = getenv("BADREDIS_ROLE");
+
+		if (r == NULL)
+			r = "sentinel";
+		out_fmt(c, "*1\r\n$%zu\r\n%s\r\n", strlen(r), r);
+		return;
+	}
+	if (mode == M_SENTINEL_SAYS && is(cmd, n, "SUBSCRIBE") && argc == 2) {
+		out_fmt(c, "*3\r\n$9\r\nsubscribe\r\n$%zu\r\n%.*s\r\n:1\r\n",
+		    lens[1], (int)lens[1], argv[1]);
+		say(c, "BADREDIS_PUSH", "");
+		return;
+	}
 	if (is(cmd, n, "PING")) {
 		out_fmt(c, "+PONG\r\n");
 		if (mode == M_EXTRA && c->pinged)
@@ -407,7 +451,8 @@ main(int argc, char **argv)
 		perror(tmp);
 		return 1;
 	}
-	fprintf(f, "%d\n", ntohs(sa.sin_port));
+	my_port = ntohs(sa.sin_port);
+	fprintf(f, "%d\n", my_port);
 	if (fclose(f) != 0 || rename(tmp, argv[1]) != 0) {
 		perror(argv[1]);
 		return 1;
