@@ -104,6 +104,8 @@ destroy(struct purge *p)
 	backup_writer_free(p->backup);
 	free(p->gkeys);
 	free(p->glens);
+	free(p->ready_keys);
+	free(p->ready_lens);
 	free(p->ubatch);
 	explicit_bzero(&p->key, sizeof p->key);
 	free(p->backup_path);

@@ -19,6 +19,10 @@
 struct backup_reader;
 
 #define PURGE_BATCH		200		/* keys per UNLINK */
+/* UNLINK batches in flight at once: enough that Redis never waits for the
+ * next one, few enough that a Redis failing mid-purge leaves at most
+ * PURGE_DEPTH * PURGE_BATCH keys in doubt. */
+#define PURGE_DEPTH		3
 #define PURGE_HARD_LIMIT	10000000	/* even with allow_broad */
 
 enum purge_state {
@@ -40,7 +44,10 @@ struct purge_report {
 	bool		 over_limit;	/* the preview stopped counting */
 	size_t		 deleted;	/* UNLINK confirmed */
 	size_t		 gone;		/* previewed, but gone by then */
-	size_t		 in_doubt;	/* in flight when Redis failed */
+	size_t		 in_doubt;	/* in flight when Redis failed: maybe
+					 * deleted, maybe not */
+	size_t		 untouched;	/* previewed, no UNLINK ever sent
+					 * (set when the purge ends) */
 	size_t		 errors;
 	size_t		 backed_up;
 	size_t		 batches;	/* done */
@@ -71,7 +78,7 @@ const char	*purge_backup_hash(const struct purge *);
 void		 purge_preview(struct purge *);
 /* Starts deleting; only in PURGE_READY.  Returns -1 otherwise. */
 int		 purge_confirm(struct purge *);
-/* Stops after the batch in flight. */
+/* Stops after the batches in flight (at most PURGE_DEPTH). */
 void		 purge_cancel(struct purge *);
 const struct purge_report *purge_report(const struct purge *);
 /* Keys in a preview's sample: all of them are recorded in purge.preview

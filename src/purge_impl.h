@@ -58,7 +58,7 @@ struct purge {
 	 * flight already, so Redis never waits for the sync: at most two
 	 * groups, the one being received (rx) and the one being sent (tx). */
 	const char	**gkeys;	/* rx group's keys to unlink (backed
-					 * up), or without a backup a batch */
+					 * up, not synced yet) */
 	size_t		*glens;
 	size_t		 gn, gcap;
 	size_t		 dumps_waiting;	/* DUMP+PTTL pairs in flight */
@@ -66,6 +66,11 @@ struct purge {
 	size_t		 tx_sent;	/* pairs sent in the tx group */
 	size_t		 rx_done;	/* pairs answered in the rx group */
 	size_t		 gsize[2];	/* pairs of a closed group, by number */
+	const char	**ready_keys;	/* synced keys not unlinked yet: */
+	size_t		*ready_lens;	/* [ready_head, ready_n) */
+	size_t		 ready_head, ready_n, ready_cap;
+	size_t		 unlink_sent;	/* keys of the UNLINKs sent */
+	size_t		 dump_gone;	/* keys whose DUMP answered nil */
 	size_t		*ubatch;	/* keys of the UNLINKs in flight, a */
 	size_t		 ub_first, ub_n, ub_cap;	/* ring, oldest first */
 	size_t		 unlinks_waiting;
