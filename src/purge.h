@@ -55,6 +55,8 @@ struct purge_report {
 	double		 preview_ms;
 	double		 ms;		/* from confirmation to the end */
 	char		 reason[320];	/* refused, failed or cancelled: why */
+	char		 warning[400];	/* READY, but something could not be
+					 * checked (UNLINK permission) */
 };
 
 struct purge;
@@ -64,9 +66,12 @@ typedef void (*purge_event_fn)(struct purge *, void *arg);
 
 /* backup_path: NULL for none; the file must not exist.  The preview first
  * refuses a replica and a cluster node (INFO replication, INFO cluster;
- * an INFO that is not allowed is a refusal too), then counts, then, with a
- * backup, tries DUMP and PTTL on one key and refuses when either answers
- * an error. */
+ * an INFO that is not allowed is a refusal too), then counts (a SCAN that
+ * is not allowed is a refusal), then, with a backup, tries DUMP and PTTL
+ * on one key and refuses when either answers an error, then checks on a
+ * connection of its own that this user may UNLINK each sample key (MULTI,
+ * UNLINK..., DISCARD: nothing runs) and refuses naming the key and the
+ * error when not; when that cannot be checked, READY carries a warning. */
 struct purge	*purge_new(struct redis *, const struct rb_route *,
 		     const char *backup_path, purge_event_fn, void *arg);
 /* The audit key that seals the backup (copied); NULL or empty: none. */

@@ -88,19 +88,23 @@ purge_event(struct purge *p, void *arg)
 	const struct purge_report *rep = purge_report(p);
 	const struct rb_route *route = &s->rb->routes[s->rb->steps[i].route];
 	const char *k;
-	json_t *sample;
+	json_t *sample, *rec;
 
 	switch (rep->state) {
 	case PURGE_READY:
 		sample = json_array();
 		for (j = 0; purge_sample(p, j, &k, &len); j++)
 			json_array_append_new(sample, audit_json_bytes(k, len));
-		session_observed(s, i, "%zu keys match", rep->previewed);
-		session_record(s, record_name(REC_PURGE_PREVIEW), i,
-		    json_pack("{s:s, s:o, s:I, s:I, "
-		    "s:o}", "route", route->name, "patterns", patterns(route),
-		    "previewed", (json_int_t)rep->previewed, "max_keys",
-		    (json_int_t)route->max_keys, "sample", sample));
+		session_observed(s, i, "%zu keys match%s%s", rep->previewed,
+		    rep->warning[0] != '\0' ? "; warning: " : "", rep->warning);
+		rec = json_pack("{s:s, s:o, s:I, s:I, s:o}", "route",
+		    route->name, "patterns", patterns(route), "previewed",
+		    (json_int_t)rep->previewed, "max_keys",
+		    (json_int_t)route->max_keys, "sample", sample);
+		if (rep->warning[0] != '\0')
+			json_object_set_new(rec, "warning",
+			    json_string(rep->warning));
+		session_record(s, record_name(REC_PURGE_PREVIEW), i, rec);
 		session_changed(s, i);
 		if (s->hooks.previewed != NULL)
 			s->hooks.previewed(s, i, p, s->hooks.arg);
