@@ -469,6 +469,7 @@ purge_cancel(struct purge *p)
 	else if (p->rep.state == PURGE_PREVIEWING) {
 		scan_cancel(p->scan);
 		p->scan = NULL;
+		purge_acl_stop(p);
 		purge_set_reason(p, "cancelled during the preview; nothing was deleted");
 		p->rep.state = PURGE_CANCELLED;
 		purge_changed(p);

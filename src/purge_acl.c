@@ -116,7 +116,7 @@ queued_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	if (purge_answered(p))
 		return;
 	i = p->acl_answered++;
-	if (p->acl_done)
+	if (p->acl_done || p->rep.state != PURGE_PREVIEWING)
 		return;
 	if (rep == NULL) {
 		acl_warn(p, "its connection failed: %s", err);
