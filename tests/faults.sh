@@ -58,7 +58,7 @@ start_redis --enable-debug-command yes --dir "$rdir"
 restart_redis() {	# the same port, the same data directory, after a kill
 	local i
 	for i in $(seq 1 40); do
-		redis-server --port "$rport" --bind 127.0.0.1 --save '' --dir "$rdir" \
+		"${REDIS_SERVER:-redis-server}" --port "$rport" --bind 127.0.0.1 --save '' --dir "$rdir" \
 		    --logfile "$tmp/redis.log" --enable-debug-command yes "$@" \
 		    >/dev/null 2>&1 &
 		rpid=$!

@@ -1338,6 +1338,11 @@ START_TEST(info_role_parses)
 	ck_assert_msg(strncmp(buf, "replica of db", 13) == 0, "%s", buf);
 	ck_assert(!info_role("redis_mode:sentinel\r\n", 21, &n));
 	ck_assert_str_eq(n.mode, "sentinel");
+	/* Valkey 8 */
+	ck_assert(info_role("server_mode:cluster\r\nrole:master\r\n", 34,
+	    &n));
+	ck_assert_str_eq(n.mode, "cluster");
+	ck_assert(n.cluster);
 }
 END_TEST
 
