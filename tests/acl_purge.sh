@@ -50,18 +50,8 @@ for server in redis-server valkey-server; do
 		continue
 	fi
 	name=${server%-server}
-	if [ $server = redis-server ]; then
-		start_redis
-	else
-		# tests/lib.sh starts redis-server; valkey-server takes the same.
-		: "${rport:=$(( 20000 + $$ % 20000 ))}"
-		while redis-cli -p "$rport" ping >/dev/null 2>&1; do rport=$((rport + 1)); done
-		valkey-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no \
-		    --dir "$tmp" --logfile "$tmp/valkey.log" >/dev/null 2>&1 &
-		rpid=$!
-		i=0
-		while ! redis-cli -p "$rport" ping >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-	fi
+	REDIS_SERVER=$server
+	start_redis
 	cli ACL SETUSER admin on '>admin-pw' '~*' '&*' '+@all' >/dev/null
 	runbook "$tmp/rb.yml" false
 
