@@ -140,6 +140,21 @@ redis_new(struct loop *l, const struct rb_redis *cfg, const char *password)
 	return r;
 }
 
+struct redis *
+redis_new_like(const struct redis *r)
+{
+	struct redis *n = redis_new(r->loop, r->cfg, r->password);
+
+	/* Sentinel: the node r is connected to now (its address came from
+	 * the resolver), held to the same role. */
+	n->expect = r->expect;
+	if (r->to_host != NULL) {
+		n->to_host = xstrdup(r->to_host);
+		n->to_port = r->to_port;
+	}
+	return n;
+}
+
 struct event_base *
 redis_loop_base(const struct redis *r)
 {

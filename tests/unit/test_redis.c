@@ -690,11 +690,13 @@ START_TEST(purge_interrupted_by_a_kill)
 	confirm_and_wait(p, &w);
 	rep = purge_report(p);
 	ck_assert_int_eq(rep->state, PURGE_FAILED);
-	/* Exactly the confirmed batches, and the one in flight in doubt. */
+	/* Exactly the confirmed batches, the PURGE_DEPTH in flight in doubt,
+	 * and the rest not touched. */
 	ck_assert_uint_eq(rep->deleted % PURGE_BATCH, 0);
 	ck_assert_uint_ge(rep->deleted, PURGE_BATCH);
-	ck_assert_uint_lt(rep->deleted, 4000);
-	ck_assert_uint_eq(rep->in_doubt, PURGE_BATCH);
+	ck_assert_uint_lt(rep->deleted, 4000 - PURGE_DEPTH * PURGE_BATCH);
+	ck_assert_uint_eq(rep->in_doubt, PURGE_DEPTH * PURGE_BATCH);
+	ck_assert_uint_eq(rep->deleted + rep->in_doubt + rep->untouched, 4000);
 	ck_assert_ptr_nonnull(strstr(rep->reason, "Redis failed during batch"));
 	purge_free(p);
 	redis_free(r);
