@@ -38,6 +38,19 @@ free_port() {
 	port=$next_port
 	next_port=$((next_port + 1))
 }
+# closed_port: a port held (tests/tools/badredis closed) where every
+# connection is refused and no other server can listen; in $port, the
+# holder's pid in $cpid.
+: "${BADREDIS:=$top_builddir/tests/tools/badredis}"
+closed_port() {
+	rm -f "$tmp/cport"
+	"$BADREDIS" "$tmp/cport" closed 2>/dev/null &
+	cpid=$!
+	pids="$pids $cpid"
+	_i=0
+	while [ ! -s "$tmp/cport" ] && [ $_i -lt 100 ]; do sleep 0.05; _i=$((_i + 1)); done
+	port=$(cat "$tmp/cport")
+}
 # ours PORT PID: the server answering on PORT is the one we started.
 ours() {
 	_i=0
@@ -164,7 +177,7 @@ cases() {
 	ok $? "$impl: check resolves the master through the sentinel, prints its address; the log records it"
 
 	# A sentinel that is down is skipped for the next one.
-	free_port; dead=$port
+	closed_port; dead=$port
 	runbook "$tmp/$impl-b.yml" "\"127.0.0.1:$dead\", \"127.0.0.1:$sport_\""
 	"$REHEARSE" check "$tmp/$impl-b.yml" >"$tmp/out" 2>"$tmp/err"
 	[ $? = 0 ] && grep -q "master mym at 127.0.0.1:$mport" "$tmp/out"
@@ -177,16 +190,19 @@ cases() {
 	ok $? "$impl: a master the sentinels do not know: check fails, naming it"
 
 	# All sentinels down: named, and retried until one comes up.
-	free_port; dead2=$port
+	closed_port; dead2=$port; dead2_pid=$cpid
 	runbook "$tmp/$impl-d.yml" "\"127.0.0.1:$dead\", \"127.0.0.1:$dead2\""
 	"$REHEARSE" check "$tmp/$impl-d.yml" >"$tmp/out" 2>"$tmp/err"
 	[ $? = 1 ] && grep -q "^FAIL redis: down: no sentinel gave the address of master mym: 127.0.0.1:$dead: Connection refused; 127.0.0.1:$dead2: Connection refused (retry in" "$tmp/out"
 	ok $? "$impl: every sentinel down: check fails, naming each and why"
 
 	start "$REHEARSE" run --read-only "$tmp/$impl-d.yml"
-	wait_for "no sentinel gave the address of master mym" &&
-	    sentinel "$impl-late" "$mport" "$dead2" &&
-	    wait_for "master mym at 127.0.0.1:$mport since" 40 && wait_for "redis up" 5
+	wait_for "no sentinel gave the address of master mym"
+	r0=$?
+	kill $dead2_pid; wait $dead2_pid 2>/dev/null	# the port is free now
+	sentinel "$impl-late" "$mport" "$dead2" &&
+	    wait_for "master mym at 127.0.0.1:$mport since" 40 &&
+	    wait_for "redis up" 5 && [ $r0 = 0 ]
 	ok $? "$impl: the dashboard retries the sentinels and connects when one comes up"
 	t kill-server 2>/dev/null
 
@@ -291,7 +307,6 @@ cases "$impl"
 
 # Sentinels that lie (tests/tools/badredis sentinel-says): every answer is
 # bounded and checked, and each surprise is named.
-: "${BADREDIS:=$top_builddir/tests/tools/badredis}"
 bpid=
 # liar SAYS [ROLE [PUSH]]: badredis as the only sentinel; port in $bport.
 liar() {

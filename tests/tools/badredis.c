@@ -41,6 +41,8 @@
  *                 [$BADREDIS_ROLE] ("sentinel" when unset), SUBSCRIBE is
  *                 confirmed and followed by $BADREDIS_PUSH (if set); in
  *                 these texts '|' stands for CRLF and {port} for its port
+ *   closed        holds its port without listening: every connection is
+ *                 refused, and no other server can take the port
  */
 #include "config.h"
 
@@ -65,13 +67,14 @@ enum mode {
 	M_OK, M_UNSOLICITED, M_EXTRA, M_HUGEBULK, M_HUGENESTED, M_HUGEBULK_STOP,
 	M_HUGEARRAY, M_SCANFOREVER, M_UNLINK_OVER, M_UNLINK_NEG, M_INFO_HANG,
 	M_INFO_NOPERM, M_SENTINEL, M_REPLICA, M_GARBAGE, M_SENTINEL_SAYS,
+	M_CLOSED,
 };
 
 static const char *const mode_names[] = {
 	"ok", "unsolicited", "extra", "hugebulk", "hugenested", "hugebulk-stop",
 	"hugearray",
 	"scanforever", "unlink-over", "unlink-neg", "info-hang", "info-noperm",
-	"sentinel", "replica", "garbage", "sentinel-says", NULL,
+	"sentinel", "replica", "garbage", "sentinel-says", "closed", NULL,
 };
 
 struct conn {
@@ -436,12 +439,14 @@ main(int argc, char **argv)
 	mode = (enum mode)i;
 	signal(SIGPIPE, SIG_IGN);
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	/* closed: without SO_REUSEADDR no other socket can bind the port. */
+	if (mode != M_CLOSED)
+		setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	memset(&sa, 0, sizeof sa);
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-	    listen(lfd, 16) != 0 ||
+	    (mode != M_CLOSED && listen(lfd, 16) != 0) ||
 	    getsockname(lfd, (struct sockaddr *)&sa, &salen) != 0) {
 		perror("badredis: listen");
 		return 1;
@@ -457,6 +462,8 @@ main(int argc, char **argv)
 		perror(argv[1]);
 		return 1;
 	}
+	while (mode == M_CLOSED)
+		pause();
 	for (;;) {
 		pfd[0].fd = lfd;
 		pfd[0].events = POLLIN;
