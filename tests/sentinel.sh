@@ -264,16 +264,17 @@ EOR
 	ok $? "$impl: the log has the switch of master, from the old address to the new"
 	t kill-server 2>/dev/null
 
-	# SENTINEL FAILOVER during a 200,000-key purge.  The master holds
-	# writes (CLIENT PAUSE WRITE) so that the UNLINK batches are in
-	# flight when the failover is announced: what happens to them is
-	# unknown, and must be said so.
+	# SENTINEL FAILOVER during a 200,000-key purge (with a backup, which
+	# makes it last long enough to be caught).  The master holds writes
+	# (CLIENT PAUSE WRITE) so that UNLINK batches are in flight when the
+	# failover is announced: what happens to them is unknown, and must
+	# be said so; every key deleted or in doubt is in the backup.
 	set_up "$impl-f" || { ok 1 "$impl: a second set of servers"; return; }
 	seq 1 200000 | awk '{ print "SET anp:page:/blog/p" $1 " v" }' |
 	    $CLI -p "$mport" --pipe >/dev/null 2>&1
 	i=0; while [ $i -lt 100 ] && [ "$($CLI -p "$rep" DBSIZE)" != 200000 ]; do sleep 0.1; i=$((i + 1)); done
 	runbook "$tmp/$impl-f.yml" "\"127.0.0.1:$sport_\"" mym 15000 \
-	    "  - { title: Purge the blog pages, purge: blog }"
+	    "  - { title: Purge the blog pages, purge: { route: blog, backup: true } }"
 	"$REHEARSE" run --batch --yes --audit "$tmp/$impl-purge.jsonl" "$tmp/$impl-f.yml" >"$tmp/out" 2>"$tmp/err" &
 	rh=$!
 	# Once the deletion began (its intent is in the log), hold writes.
@@ -289,7 +290,8 @@ EOR
 	deleted=$(echo "$done_" | sed -n 's/.*"deleted":\([0-9]*\).*/\1/p')
 	doubt=$(echo "$done_" | sed -n 's/.*"in_doubt":\([0-9]*\).*/\1/p')
 	untouched=$(echo "$done_" | sed -n 's/.*"untouched":\([0-9]*\).*/\1/p')
-	echo "# purge: exit $rc, deleted ${deleted:-?}, in doubt ${doubt:-?}, not touched ${untouched:-?}, $left keys left on the new master"
+	saved=$(echo "$done_" | sed -n 's/.*"backed_up":\([0-9]*\).*/\1/p')
+	echo "# purge: exit $rc, deleted ${deleted:-?}, in doubt ${doubt:-?}, not touched ${untouched:-?}, backed up ${saved:-?}; $left keys left on the new master"
 	# The keys the old master deleted after the promotion are still on
 	# the new one: only the lower bound of what is left holds.
 	[ $rc = 1 ] && echo "$done_" | grep -q '"state":"failed"' &&
@@ -297,6 +299,7 @@ EOR
 	    [ -n "$deleted" ] && [ -n "$doubt" ] && [ -n "$untouched" ] &&
 	    [ $((deleted + doubt + untouched)) = 200000 ] && [ "$doubt" -gt 0 ] &&
 	    [ "$untouched" -gt 0 ] && [ "$left" -ge $((200000 - deleted - doubt)) ] &&
+	    [ -n "$saved" ] && [ "$saved" -ge $((deleted + doubt)) ] &&
 	    grep -q "fail .*Purge the blog pages" "$tmp/out" &&
 	    grep -q "deleted $deleted of 200000 previewed (0 already gone, $doubt in doubt) in [0-9]* ms; $untouched not touched -- Redis failed during batch [0-9]* of [0-9]*: failover: master mym moved from 127.0.0.1:$mport to 127.0.0.1:$rep" "$tmp/err" &&
 	    grep -q "redis master mym is now 127.0.0.1:$rep (switch-master, was 127.0.0.1:$mport)" "$tmp/err"
