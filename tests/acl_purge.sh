@@ -108,6 +108,15 @@ for server in redis-server valkey-server; do
 	    grep -q '"type":"purge.preview".*"warning":"cannot tell whether this Redis user may run UNLINK' "$tmp/$name-nomulti.jsonl"
 	ok $? "$name: without MULTI it cannot tell: the preview says so (stderr and purge.preview), the purge runs"
 
+	# The same warning in the dashboard's confirmation; answered no.
+	fill
+	start -x 160 -y 30 "$REHEARSE" run --audit "$tmp/$name-dash.jsonl" "$tmp/rb.yml"
+	wait_for "redis up" 10 && keys Enter && wait_for "Purge 300 keys of route blog" 10 &&
+	    wait_for "warning: cannot tell whether this Redis user may run UNLINK" 2 && keys n &&
+	    keys q && wait_for "EXITED" 5 && [ "$(admin DBSIZE)" = 310 ]
+	ok $? "$name: the dashboard's confirmation shows the warning; answered no, nothing deleted"
+	t kill-server 2>/dev/null
+
 	# Neither MULTI nor UNLINK: the warning, then the rules of a refused
 	# UNLINK: the purge fails on its first batch, nothing counted as gone.
 	fill

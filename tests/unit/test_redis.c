@@ -669,6 +669,10 @@ START_TEST(purge_cancel_between_batches)
 	ck_assert_uint_lt(rep->deleted, 2000);
 	ck_assert_uint_eq(rep->deleted % PURGE_BATCH, 0);
 	ck_assert_int_eq(dbsize(), 2000 - (long long)rep->deleted);
+	/* The batches in flight finish; the rest is not touched. */
+	ck_assert_uint_eq(rep->in_doubt, 0);
+	ck_assert_uint_eq(rep->deleted + rep->untouched, 2000);
+	ck_assert_uint_gt(rep->untouched, 0);
 	purge_free(p);
 	redis_free(r);
 	runbook_free(rb);
