@@ -737,12 +737,13 @@ handshake_role(struct redis *r, redisReply *rep, const char *err, void *arg)
 		    "redis.sentinels and redis.master");
 	else if (r->expect == REDIS_EXPECT_MASTER && (e0->len != 6 ||
 	    memcmp(e0->str, "master", 6) != 0)) {
+		const char *h = r->to_host != NULL ? r->to_host :
+		    r->cfg->host != NULL ? r->cfg->host : "?";
 		char *t = esc_text(e0->str, e0->len > 32 ? 32 : e0->len, 0);
 
-		go_down(r, "%s:%d is not the master (ROLE %s)", r->to_host !=
-		    NULL ? r->to_host : r->cfg->host, r->to_host != NULL ?
-		    r->to_port : r->cfg->port, strcmp(t, "slave") == 0 ?
-		    "slave: a replica" : t);
+		go_down(r, "%s:%d is not the master (ROLE %s)", h,
+		    r->to_host != NULL ? r->to_port : r->cfg->port,
+		    strcmp(t, "slave") == 0 ? "slave: a replica" : t);
 		free(t);
 	}
 }
