@@ -199,6 +199,13 @@ err_len(const redisReply *rep)
 
 /* Pure parts ----------------------------------------------------------------- */
 
+const char *
+readout_section_name(int section)
+{
+	return section >= 0 && section < INFO_NSECTIONS ?
+	    section_name[section] : "?";
+}
+
 double
 rate_sample(struct rate *r, long long value, double now)
 {
@@ -702,8 +709,14 @@ tick(void *arg)
 {
 	struct readouts *ro = arg;
 
+	double next = ro->rb->redis.refresh_s;
+
 	readouts_refresh(ro);
-	timer_arm(ro->tick, ro->rb->redis.refresh_s);
+	/* Not connected yet (or again): look soon, not a whole interval
+	   later. */
+	if (redis_status(ro->redis)->state != REDIS_UP && next > 0.25)
+		next = 0.25;
+	timer_arm(ro->tick, next);
 }
 
 struct readouts *

@@ -153,6 +153,8 @@ double		 readout_pace_pause(double call_s);
 /* How long after a whole walk that took walk_s the next one starts: the
  * refresh interval, or the walk's own duration when that is longer. */
 double		 readout_walk_interval(double refresh_s, double walk_s);
+/* "server", "memory": the section's name as INFO takes it. */
+const char	*readout_section_name(int section);
 /* "42 s", "1m10s", "2h05m": a duration for the screen. */
 void		 readout_duration(double s, char *buf, size_t len);
 /* One route's count line after its name: "1234 keys, counted 42 s ago,

@@ -346,7 +346,9 @@ key_recount(struct screen *s, int key)
 		return;
 	}
 	readouts_recount(d->ro);
-	ui_say(d->ui, "counting the routes' keys again");
+	readouts_refresh(d->ro);
+	ui_say(d->ui, "refreshing the readouts, counting the routes' keys "
+	    "again");
 }
 
 static const char *const dash_help_note[] = {
@@ -389,7 +391,7 @@ static const struct ui_key dash_keys[] = {
 	{ { 'b' }, "b", "b rollback", "run the rollback (asks first)",
 	    key_rollback, false },
 	/* r runs the step (with Enter): c is the recount key. */
-	{ { 'c' }, "c", "c recount", "count the routes' keys again now",
+	{ { 'c' }, "c", "c recount", "refresh the readouts, count keys now",
 	    key_recount, true },
 	{ { '/' }, "/", "/ filter", "filter steps by title", key_filter, true },
 	{ { '?' }, "?", "? help", NULL, key_help, true },

@@ -260,7 +260,7 @@ draw_redis(struct dash *d, int y, int left, int width)
 	double now = loop_now(), age_s = 0;
 	size_t i, used;
 	bool up, stale, any = false;
-	int sec;
+	int sec, nden;
 
 	if (d->env->redis == NULL)
 		return y;
@@ -285,20 +285,21 @@ draw_redis(struct dash *d, int y, int left, int width)
 		ui_put(y++, left, width, line);
 		ui_attr(PAIR_FAIL, A_BOLD, false);
 	}
-	/* The sections this user may not read, named. */
-	denied[0] = '\0';
-	used = 0;
+	/* The sections this user may not read, named: "not permitted for
+	   this user: INFO memory, stats". */
+	snprintf(denied, sizeof denied, "  not permitted for this user: INFO ");
+	used = strlen(denied);
+	nden = 0;
 	for (sec = 0; sec < INFO_NSECTIONS; sec++) {
 		if (x->sec_ok[sec] || strncmp(x->sec_why[sec], "not permitted",
 		    13) != 0)
 			continue;
-		int n = snprintf(denied + used, sizeof denied - used, "%s%s",
-		    used == 0 ? "" : ", ", used == 0 ? x->sec_why[sec] :
-		    x->sec_why[sec] + strlen("not permitted for this user: "));
-		if (n < 0 || (size_t)n >= sizeof denied - used)
-			break;
-		used += (size_t)n;
+		snprintf(denied + used, sizeof denied - used, "%s%s",
+		    nden++ == 0 ? "" : ", ", readout_section_name(sec));
+		used = strlen(denied);
 	}
+	if (nden == 0)
+		denied[0] = '\0';
 	if (denied[0] != '\0') {
 		ui_attr(PAIR_WARN, A_BOLD, true);
 		readout_line(y++, left, width, false, denied);
@@ -323,13 +324,17 @@ draw_redis(struct dash *d, int y, int left, int width)
 		readout_line(y++, left, width, stale, line);
 		if (x->sec_ok[INFO_STATS] || stale || x->hits_rate.have) {
 			snprintf(line, sizeof line, "  hits %s  misses %s  "
-			    "evictions %s  ops %lld/s%s%s",
+			    "evictions %s  ops %lld/s",
 			    rate_text(&x->hits_rate, h, sizeof h),
 			    rate_text(&x->misses_rate, m, sizeof m),
 			    rate_text(&x->evicted_rate, ev, sizeof ev),
-			    x->ops_per_sec, x->rate_note[0] ? "  " : "",
-			    x->rate_note);
+			    x->ops_per_sec);
 			readout_line(y++, left, width, stale, line);
+			if (x->rate_note[0] != '\0') {
+				snprintf(line, sizeof line, "  %s",
+				    x->rate_note);
+				readout_line(y++, left, width, stale, line);
+			}
 		}
 		if (strcmp(x->node.role, "replica") == 0) {
 			snprintf(line, sizeof line, "  link %s  offset %lld  "
