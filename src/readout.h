@@ -33,7 +33,7 @@
 /* A paced walk pauses this many times each SCAN call's round trip: SCAN
  * then takes under 1/(1+READOUT_PACE) of the server's time while a walk
  * runs, and about half of that over time (see readout_walk_interval). */
-#define READOUT_PACE		100.0
+#define READOUT_PACE		20.0
 /* A readout is stale (drawn dimmed, with its age) once its last INFO is
  * older than this many refresh intervals plus READOUT_STALE_S. */
 #define READOUT_STALE_ROUNDS	2.0
