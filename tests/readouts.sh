@@ -145,4 +145,24 @@ ok $? "SIGCONT: no longer dimmed"
 keys q
 wait_for "EXITED" 5
 
+# 4. A replica: its link, offset and last I/O -----------------------------
+
+mport=$rport
+rport=$((mport + 1))
+mpid=$rpid
+pids="$pids $mpid"
+if start_redis --replicaof 127.0.0.1 "$mport"; then
+	seed 76 80 2>/dev/null	# refused by a replica: nothing written
+	runbook 0.5
+	start "$REHEARSE" run --read-only "$tmp/rb.yml"
+	wait_for "redis up, [0-9.]+ ms, replica of 127\.0\.0\.1:$mport" 10 &&
+	    wait_for "link up  offset [0-9]+  last I/O from master [0-9]+ s ago" 10 &&
+	    wait_for "pages: 75 keys" 10
+	ok $? "a replica: role, link status, offset and last I/O from its master"
+	keys q
+	wait_for "EXITED" 5
+else
+	skip "no second redis-server for the replica"
+fi
+
 echo "1..$n"
