@@ -31,9 +31,9 @@
 #define READOUT_SAMPLE		5
 #define READOUT_COUNT_LIMIT	1000000	/* count no further than this */
 /* A paced walk pauses this many times each SCAN call's round trip: SCAN
- * then takes under 1/(1+READOUT_PACE) of the server's time while a walk
+ * then takes under 1/(1+READOUT_PACE) (2%) of the server's time while a walk
  * runs, and about half of that over time (see readout_walk_interval). */
-#define READOUT_PACE		20.0
+#define READOUT_PACE		50.0
 /* A readout is stale (drawn dimmed, with its age) once its last INFO is
  * older than this many refresh intervals plus READOUT_STALE_S. */
 #define READOUT_STALE_ROUNDS	2.0

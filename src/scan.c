@@ -84,12 +84,14 @@ scan_progress(const struct scan *s)
 		return 1;
 	if (s->opts.npatterns == 0)
 		return 0;
-	if (s->dbsize > 0) {
+	if (s->dbsize > 0)
 		f = (double)s->asked / (double)s->dbsize;
-		if (f > 0.99)
-			f = 0.99;
-	}
-	return ((double)s->pattern + f) / (double)s->opts.npatterns;
+	f = ((double)s->pattern + f) / (double)s->opts.npatterns;
+	/* A walk that stops at the limit is that far along, too. */
+	if (s->opts.limit > 0 &&
+	    (double)s->res.count / (double)s->opts.limit > f)
+		f = (double)s->res.count / (double)s->opts.limit;
+	return f > 0.99 ? 0.99 : f;
 }
 
 static void

@@ -64,8 +64,9 @@ const struct scan_result *scan_result(const struct scan *);
 /* Stops a walk without calling done, and frees it (now or when the reply in
  * flight arrives). */
 void		 scan_cancel(struct scan *);
-/* About how far the walk is, 0..1: the patterns done and, of the one
- * being walked, the slots asked for against DBSIZE (at most 0.99). */
+/* About how far the walk is, 0..0.99: the patterns done and, of the one
+ * being walked, the slots asked for against DBSIZE; or the keys found
+ * against opts.limit when that is further. */
 double		 scan_progress(const struct scan *);
 /* The pause after a paced call that took call_s: pace x call_s, at most
  * 10 s. */
