@@ -521,6 +521,9 @@ register_runbook_secrets(struct audit *a, const struct runbook *rb)
 		audit_add_secret(a, rb->redis.url_password);
 		if (rb->redis.password_env != NULL)
 			audit_add_secret(a, getenv(rb->redis.password_env));
+		if (rb->redis.sentinel_password_env != NULL)
+			audit_add_secret(a,
+			    getenv(rb->redis.sentinel_password_env));
 	}
 	for (i = 0; i < rb->http.nprofiles; i++) {
 		const struct rb_profile *p = &rb->http.profiles[i];

@@ -31,7 +31,7 @@ struct readouts {
 	double		 walk_started;	/* of the whole walk (every route) */
 	bool		 paced;		/* readouts_start(): on the timer */
 	struct sec_ctx	 secctx[INFO_NSECTIONS];
-	char		 mode[16];	/* redis_mode of this round */
+	char		 mode[16];	/* redis_mode (server_mode) of this round */
 	bool		 cluster;
 	void		(*changed)(void *);
 	void		*arg;
@@ -120,7 +120,10 @@ info_role(const char *info, size_t len, struct redis_role *out)
 	long long v;
 
 	memset(out, 0, sizeof *out);
-	info_text(info, len, "redis_mode", out->mode, sizeof out->mode);
+	/* Valkey 8 names it server_mode (and keeps redis_version). */
+	if (!info_text(info, len, "redis_mode", out->mode, sizeof out->mode))
+		info_text(info, len, "server_mode", out->mode,
+		    sizeof out->mode);
 	if (info_field(info, len, "cluster_enabled", &v))
 		out->cluster = v == 1;
 	if (strcmp(out->mode, "cluster") == 0)
@@ -499,7 +502,9 @@ info_server(struct readouts *ro, const char *s, size_t n)
 
 	ro->mode[0] = '\0';
 	ro->cluster = false;
-	info_text(s, n, "redis_mode", ro->mode, sizeof ro->mode);
+	/* Valkey 8 names it server_mode. */
+	if (!info_text(s, n, "redis_mode", ro->mode, sizeof ro->mode))
+		info_text(s, n, "server_mode", ro->mode, sizeof ro->mode);
 	if (info_field(s, n, "cluster_enabled", &v))
 		ro->cluster = v == 1;
 	if (strcmp(ro->mode, "sentinel") == 0)

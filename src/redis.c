@@ -128,6 +128,12 @@ redis_new(struct loop *l, const struct rb_redis *cfg, const char *password)
 	return r;
 }
 
+struct redis *
+redis_new_like(const struct redis *r)
+{
+	return redis_new(r->loop, r->cfg, r->password);
+}
+
 struct event_base *
 redis_loop_base(const struct redis *r)
 {

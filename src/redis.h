@@ -55,6 +55,9 @@ typedef void (*redis_reply_fn)(struct redis *, redisReply *reply,
 struct redis	*redis_new(struct loop *, const struct rb_redis *,
 		     const char *password);
 void		 redis_free(struct redis *);
+/* A new connection with the same settings and credentials as r (not
+ * started), for a caller that needs a connection of its own. */
+struct redis	*redis_new_like(const struct redis *r);
 /* Starts connecting (and reconnecting whenever the connection is lost). */
 void		 redis_start(struct redis *);
 const struct redis_status *redis_status(const struct redis *);

@@ -331,8 +331,10 @@ collect_secret_vars(struct rb_loader *L)
 	const char *hint;
 	size_t i;
 
-	if (rb->has_redis)
+	if (rb->has_redis) {
 		add_secret_var(rb, rb->redis.password_env);
+		add_secret_var(rb, rb->redis.sentinel_password_env);
+	}
 	for (i = 0; i < rb->http.nprofiles; i++) {
 		add_secret_var(rb, rb->http.profiles[i].cookie_env);
 		add_secret_var(rb, rb->http.profiles[i].header_env);
@@ -557,6 +559,15 @@ runbook_load(const char *path, struct diags *d)
 	return rb;
 }
 
+static void
+rb_tls_free(struct rb_tls *t)
+{
+	free(t->ca_file);
+	free(t->cert_file);
+	free(t->key_file);
+	free(t->server_name);
+}
+
 void
 runbook_free(struct runbook *rb)
 {
@@ -580,6 +591,14 @@ runbook_free(struct runbook *rb)
 		free(rb->redis.url_password);
 	}
 	free(rb->redis.password_env);
+	rb_tls_free(&rb->redis.tls);
+	for (i = 0; i < rb->redis.nsentinels; i++)
+		free(rb->redis.sentinels[i].host);
+	free(rb->redis.sentinels);
+	free(rb->redis.master);
+	free(rb->redis.sentinel_user);
+	free(rb->redis.sentinel_password_env);
+	rb_tls_free(&rb->redis.sentinel_tls);
 	free(rb->http.base_url);
 	free(rb->http.ca_file);
 	for (i = 0; i < rb->http.nheaders; i++) {

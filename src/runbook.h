@@ -57,16 +57,42 @@ enum redis_kind {
 	REDIS_UNIX,
 };
 
+/* redis.tls and redis.sentinel_tls. */
+struct rb_tls {
+	bool		 on;		/* rediss://, or tls: given */
+	bool		 verify;	/* check the chain and name (default) */
+	char		*ca_file;	/* trusted CAs; NULL: the system's */
+	char		*cert_file;	/* client certificate (mutual TLS) */
+	char		*key_file;	/* its private key */
+	char		*server_name;	/* SNI and name checked; NULL: host */
+};
+
+/* One "host:port" of redis.sentinels. */
+struct rb_hostport {
+	char		*host;
+	int		 port;
+};
+
 struct rb_redis {
-	char		*url;		/* as written, password masked */
+	char		*url;		/* as written, password masked; or NULL
+					   with sentinels */
 	enum redis_kind	 kind;
-	char		*host;		/* REDIS_TCP */
+	char		*host;		/* REDIS_TCP; NULL with sentinels */
 	int		 port;
 	char		*path;		/* REDIS_UNIX */
 	int		 db;
-	char		*user;		/* from the URL, or NULL */
+	char		*user;		/* ACL user: URL or username; NULL */
 	char		*url_password;	/* secret; from the URL, or NULL */
 	char		*password_env;	/* variable holding the password */
+	struct rb_tls	 tls;
+
+	/* Sentinel: the master's address is asked of these. */
+	struct rb_hostport *sentinels;
+	size_t		 nsentinels;	/* 0: no Sentinel */
+	char		*master;	/* the name the sentinels know */
+	char		*sentinel_user;	/* ACL user on the sentinels, or NULL */
+	char		*sentinel_password_env;
+	struct rb_tls	 sentinel_tls;
 	long		 timeout_ms;
 	double		 refresh_s;
 	long		 max_reply_mb;	/* bytes of one reply, in MiB */

@@ -69,9 +69,20 @@ runbook_print_summary(const struct runbook *rb, FILE *f)
 	line(f, "sha256", rb->sha256);
 	if (rb->has_redis) {
 		line(f, "redis", rb->redis.url);
+		if (rb->redis.user != NULL)
+			line(f, "user", rb->redis.user);
 		if (rb->redis.password_env != NULL)
 			fprintf(f, "  %-12s from $%s\n", "password",
 			    rb->redis.password_env);
+		if (rb->redis.tls.on)
+			fprintf(f, "  %-12s %s\n", "tls", rb->redis.tls.verify ?
+			    "on, certificate checked" :
+			    "on, CERTIFICATE NOT CHECKED");
+		if (rb->redis.sentinel_user != NULL)
+			line(f, "sentinel user", rb->redis.sentinel_user);
+		if (rb->redis.sentinel_password_env != NULL)
+			fprintf(f, "  %-12s from $%s\n", "sentinel pw",
+			    rb->redis.sentinel_password_env);
 	}
 	if (rb->has_http)
 		line(f, "http", rb->http.base_url);

@@ -133,5 +133,44 @@ run lint "$tmp/random.yml"
 [ "$(rc)" = 2 ] && [ -s "$tmp/err" ]
 ok $? "random bytes are refused with an error"
 
+# TLS, ACL users and Sentinel are understood.
+cat >"$tmp/tls.yml" <<'EOF2'
+runbook: tls
+owner: ops
+redis:
+  url: rediss://app@cache.internal:6380/1
+  password_env: REDIS_PW
+  tls: { ca_file: /etc/ssl/ca.pem, cert_file: c.pem, key_file: c.key, server_name: cache }
+steps:
+  - { title: Look, manual: look }
+EOF2
+run lint --summary "$tmp/tls.yml"
+[ "$(rc)" = 0 ] && [ ! -s "$tmp/err" ] && grep -q '^  user *app$' "$tmp/out" &&
+    grep -q '^  tls *on, certificate checked' "$tmp/out" && grep -q 'rediss://app@cache' "$tmp/out"
+ok $? "a rediss:// URL with tls settings and a user is valid"
+sed -i 's/server_name: cache/verify: false/' "$tmp/tls.yml"
+run lint --summary "$tmp/tls.yml"
+[ "$(rc)" = 0 ] && grep -q "6:[0-9]*: warning: redis.tls: verify: the server's certificate is not checked" "$tmp/err" &&
+    grep -q 'CERTIFICATE NOT CHECKED' "$tmp/out"
+ok $? "tls.verify: false is allowed with a warning"
+cat >"$tmp/sentinel.yml" <<'EOF2'
+runbook: sentinel
+owner: ops
+redis:
+  sentinels: ["10.0.0.1:26379", "[fd00::2]:26380", sentinel-3]
+  master: cache-main
+  username: purger
+  db: 2
+  sentinel_password_env: SENTINEL_PW
+  sentinel_tls: true
+steps:
+  - { title: Look, manual: look }
+EOF2
+run lint --summary "$tmp/sentinel.yml"
+[ "$(rc)" = 0 ] && [ ! -s "$tmp/err" ] &&
+    grep -q 'cache-main via sentinels 10.0.0.1:26379, \[fd00::2\]:26380, sentinel-3:26379' "$tmp/out" &&
+    grep -q '^  user *purger$' "$tmp/out"
+ok $? "sentinels and master are valid in place of url"
+
 echo "1..$n"
 exit 0
