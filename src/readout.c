@@ -38,6 +38,8 @@ struct readouts {
 	double		 ping_sent;
 	bool		 busy;		/* PING/INFO/DBSIZE in flight */
 	char		 round_why[256];	/* first problem of this round */
+	unsigned	 denied;	/* INFO sections refused (NOPERM) */
+	char		 denied_why[160];	/* the first refusal */
 };
 
 /* Route sample TTLs: one PTTL per sample key. */
@@ -483,6 +485,9 @@ dbsize_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		    "count");
 	else
 		ro->r.dbsize = rep->integer;
+	if (ro->denied == INFO_NSECTIONS)
+		round_problem(ro, "INFO refused: %s", ro->denied_why);
+	ro->denied = 0;
 	if (ro->round_why[0] != '\0') {
 		ro->r.state = READOUT_UNKNOWN;
 		snprintf(ro->r.why, sizeof ro->r.why, "%s", ro->round_why);
@@ -621,11 +626,17 @@ info_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		return;
 	}
 	if (rep->type == REDIS_REPLY_ERROR) {
-		round_problem(ro, "INFO refused: %.*s", err_len(rep), rep->str);
-		if (rep->len >= 6 && memcmp(rep->str, "NOPERM", 6) == 0)
+		/* A section this user may not read is said in its place;
+		   the readout is unknown only when no section is allowed. */
+		if (rep->len >= 6 && memcmp(rep->str, "NOPERM", 6) == 0) {
 			snprintf(x->sec_why[sec], sizeof x->sec_why[sec],
 			    "not permitted for this user: INFO %s", name);
-		else {
+			if (ro->denied++ == 0)
+				snprintf(ro->denied_why, sizeof ro->denied_why,
+				    "%.*s", err_len(rep), rep->str);
+		} else {
+			round_problem(ro, "INFO refused: %.*s", err_len(rep),
+			    rep->str);
 			e = esc_text(rep->str, (size_t)err_len(rep), 0);
 			snprintf(x->sec_why[sec], sizeof x->sec_why[sec],
 			    "INFO %s refused: %s", name, e);
@@ -691,6 +702,7 @@ readouts_refresh(struct readouts *ro)
 	if (redis_status(ro->redis)->state != REDIS_UP || ro->busy)
 		return;
 	ro->ping_sent = loop_now();
+	ro->denied = 0;
 	/* Pipelined; the last reply ends the round. */
 	if (redis_commandv(ro->redis, ping_reply, ro, 1, ping) != 0)
 		return;
