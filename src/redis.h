@@ -11,7 +11,12 @@
  * connection with a named error, every waiting command fails with it, and
  * the connection comes back after the backoff.  A late reply can never pair
  * with the next command.  Keys travel as argv, never formatted into a
- * command string. */
+ * command string.
+ *
+ * rediss:// (redis.tls): once TCP is connected a TLS filter is put on the
+ * bufferevent; the handshake is bounded by timeout_ms like the connect,
+ * and its failures are named (tls.h).  redis:// reset before any reply is
+ * probed with a TLS handshake to tell "this port speaks TLS". */
 #ifndef REHEARSE_REDIS_H
 #define REHEARSE_REDIS_H
 
@@ -55,6 +60,11 @@ typedef void (*redis_reply_fn)(struct redis *, redisReply *reply,
 struct redis	*redis_new(struct loop *, const struct rb_redis *,
 		     const char *password);
 void		 redis_free(struct redis *);
+/* Why the connection cannot even be tried (redis.tls files that cannot
+ * be read or used, the runbook field named), or NULL. */
+const char	*redis_setup_error(const struct redis *);
+/* rediss:// with verify: false: the server's certificate is not checked. */
+bool		 redis_tls_unchecked(const struct redis *);
 /* Starts connecting (and reconnecting whenever the connection is lost). */
 void		 redis_start(struct redis *);
 const struct redis_status *redis_status(const struct redis *);
