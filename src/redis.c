@@ -303,8 +303,8 @@ deadline_fired(void *arg)
 		go_down(r, "%s", r->probe_why);
 	else if (r->head == NULL && r->st.state == REDIS_CONNECTING &&
 	    r->ssl != NULL)
-		go_down(r, "no TLS handshake within %ld ms: this port does not "
-		    "speak TLS?", r->cfg->timeout_ms);
+		go_down(r, "this port does not speak TLS (no TLS handshake "
+		    "within %ld ms)", r->cfg->timeout_ms);
 	else if (r->head == NULL && r->st.state == REDIS_CONNECTING)
 		go_down(r, "cannot connect within %ld ms", r->cfg->timeout_ms);
 	else
@@ -882,8 +882,17 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct redis *r = arg;
 	int e = EVUTIL_SOCKET_ERROR();
+	unsigned long gen = r->gen;
 	char why[256];
 
+	/* The TLS filter reports the end before the bytes that came with
+	 * it have been read: they are read first (a reply, an error). */
+	if (!(what & BEV_EVENT_CONNECTED) && r->reader != NULL &&
+	    evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+		read_cb(bev, r);
+		if (r->gen != gen)
+			return;
+	}
 	if (what & BEV_EVENT_CONNECTED) {
 		if (r->tls != NULL && r->ssl == NULL)
 			start_tls(r);

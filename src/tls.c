@@ -186,6 +186,13 @@ load_file(SSL_CTX *ctx, const char *field, const char *what,
 		ok = SSL_CTX_use_certificate_chain_file(ctx, path);
 	else
 		ok = SSL_CTX_use_PrivateKey_file(ctx, path, SSL_FILETYPE_PEM);
+	if (ok != 1 && ERR_GET_REASON(ERR_peek_last_error()) ==
+	    X509_R_KEY_VALUES_MISMATCH) {
+		ERR_clear_error();
+		xasprintf(cause, "%s.%s: %s is not the key of the certificate "
+		    "(cert_file)", field, what, path);
+		return false;
+	}
 	if (ok != 1) {
 		xasprintf(cause, "%s.%s: cannot use %s: %s", field, what, path,
 		    ssl_errtext(e, sizeof e));
@@ -224,8 +231,8 @@ tls_ctx_new(const struct rb_tls *t, const char *field, char **cause)
 		    !load_file(c->ctx, field, "key_file", t->key_file, cause))
 			goto fail;
 		if (SSL_CTX_check_private_key(c->ctx) != 1) {
-			xasprintf(cause, "%s.key_file: %s is not the key of %s",
-			    field, t->key_file, t->cert_file);
+			xasprintf(cause, "%s.key_file: %s is not the key of the "
+			    "certificate (cert_file)", field, t->key_file);
 			goto fail;
 		}
 		c->has_cert = true;
