@@ -131,6 +131,8 @@ check() {
 	st=$?
 }
 up() { [ $st = 0 ] && grep -q '^ok   redis: up, ' "$tmp/out"; }
+ok_diag=tls_diag
+tls_diag() { ok_files; [ -S "$sock" ] && ok_screen; }
 down() { [ $st = 1 ] && grep -qF "FAIL redis: down: $1" "$tmp/out"; }
 CA="ca_file: $pki/ca.crt"
 
@@ -173,6 +175,14 @@ suite() {
 	up && grep -q '^warn redis: TLS certificate NOT checked' "$tmp/out" &&
 	    grep -q 'verify: the server.s certificate is not checked' "$tmp/err"
 	ok $? "$nm: verify: false connects, and says the certificate is NOT checked"
+
+	if [ "$nm" = "redis 7" ] && command -v tmux >/dev/null; then
+		start "$REHEARSE" --read-only "$tmp/rb.yml"
+		wait_for '^ rehearse  TLS certificate NOT checked  tls' &&
+		    wait_for 'up, [0-9.]+ ms'
+		ok $? "$nm: verify: false: the dashboard's top line says TLS certificate NOT checked"
+		keys q
+	fi
 
 	check "$mutual" "tls: { $CA }"
 	down "TLS: the server wants a client certificate (tls.cert_file/key_file)"
