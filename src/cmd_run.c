@@ -119,6 +119,8 @@ on_previewed(struct session *s, size_t i, const struct purge *p, void *arg)
 	size_t j, len;
 	char *cause = NULL, *e;
 
+	if (rep->warning[0] != '\0')	/* escaped by the purge */
+		fprintf(stderr, "  warning: %s\n", rep->warning);
 	fprintf(stderr, "  preview: %zu keys match; sample:\n", rep->previewed);
 	for (j = 0; purge_sample(p, j, &k, &len) && j < PURGE_SAMPLE; j++) {
 		e = esc_text(k, len, ESC_BACKSLASH);

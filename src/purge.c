@@ -1,4 +1,5 @@
-/* purge.c: see purge.h; the deletion is in purge_delete.c. */
+/* purge.c: see purge.h; the deletion is in purge_delete.c, the check of
+ * UNLINK permission in purge_acl.c. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -104,6 +105,8 @@ destroy(struct purge *p)
 	backup_writer_free(p->backup);
 	free(p->gkeys);
 	free(p->glens);
+	free(p->ready_keys);
+	free(p->ready_lens);
 	free(p->ubatch);
 	explicit_bzero(&p->key, sizeof p->key);
 	free(p->backup_path);
@@ -117,6 +120,7 @@ purge_free(struct purge *p)
 		return;
 	scan_cancel(p->scan);
 	p->scan = NULL;
+	purge_acl_stop(p);
 	event_free(p->later);
 	p->later = NULL;
 	p->fn = NULL;
@@ -204,6 +208,15 @@ info_has(const redisReply *rep, const char *name, const char *value,
 
 static void	start_scan(struct purge *);
 
+/* The last check before the confirmation: may this user UNLINK the keys
+ * (purge_acl.c)? */
+static void
+probe_done(struct purge *p)
+{
+	if (p->rep.state == PURGE_PREVIEWING)
+		purge_acl_probe(p);
+}
+
 /* INFO answers a bulk string (a verbatim string with RESP3 on hiredis 1.x). */
 static bool
 is_text(const redisReply *rep)
@@ -271,8 +284,9 @@ out:
 		start_scan(p);
 }
 
-static void
-probe_done(struct purge *p)
+/* Previewed and checked: waiting for the confirmation. */
+void
+purge_ready(struct purge *p)
 {
 	if (p->rep.state != PURGE_PREVIEWING)
 		return;
@@ -365,7 +379,11 @@ preview_done(struct scan *s, void *arg)
 		    res->sample[i].len + 1);
 	}
 	p->nsample = res->nsample;
-	if (res->failed) {
+	if (res->failed && strstr(res->error, "NOPERM") != NULL) {
+		p->rep.state = PURGE_REFUSED;
+		purge_set_reason(p, "this Redis user may not run SCAN, which the "
+		    "preview needs: %s", res->error);
+	} else if (res->failed) {
 		p->rep.state = PURGE_FAILED;
 		purge_set_reason(p, "the preview failed: %s", res->error);
 	} else if (res->over_limit && !p->route->allow_broad) {
@@ -451,6 +469,7 @@ purge_cancel(struct purge *p)
 	else if (p->rep.state == PURGE_PREVIEWING) {
 		scan_cancel(p->scan);
 		p->scan = NULL;
+		purge_acl_stop(p);
 		purge_set_reason(p, "cancelled during the preview; nothing was deleted");
 		p->rep.state = PURGE_CANCELLED;
 		purge_changed(p);

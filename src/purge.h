@@ -19,6 +19,10 @@
 struct backup_reader;
 
 #define PURGE_BATCH		200		/* keys per UNLINK */
+/* UNLINK batches in flight at once: enough that Redis never waits for the
+ * next one, few enough that a Redis failing mid-purge leaves at most
+ * PURGE_DEPTH * PURGE_BATCH keys in doubt. */
+#define PURGE_DEPTH		3
 #define PURGE_HARD_LIMIT	10000000	/* even with allow_broad */
 
 enum purge_state {
@@ -40,7 +44,10 @@ struct purge_report {
 	bool		 over_limit;	/* the preview stopped counting */
 	size_t		 deleted;	/* UNLINK confirmed */
 	size_t		 gone;		/* previewed, but gone by then */
-	size_t		 in_doubt;	/* in flight when Redis failed */
+	size_t		 in_doubt;	/* in flight when Redis failed: maybe
+					 * deleted, maybe not */
+	size_t		 untouched;	/* previewed, no UNLINK ever sent
+					 * (set when the purge ends) */
 	size_t		 errors;
 	size_t		 backed_up;
 	size_t		 batches;	/* done */
@@ -48,6 +55,8 @@ struct purge_report {
 	double		 preview_ms;
 	double		 ms;		/* from confirmation to the end */
 	char		 reason[320];	/* refused, failed or cancelled: why */
+	char		 warning[400];	/* READY, but something could not be
+					 * checked (UNLINK permission) */
 };
 
 struct purge;
@@ -57,9 +66,12 @@ typedef void (*purge_event_fn)(struct purge *, void *arg);
 
 /* backup_path: NULL for none; the file must not exist.  The preview first
  * refuses a replica and a cluster node (INFO replication, INFO cluster;
- * an INFO that is not allowed is a refusal too), then counts, then, with a
- * backup, tries DUMP and PTTL on one key and refuses when either answers
- * an error. */
+ * an INFO that is not allowed is a refusal too), then counts (a SCAN that
+ * is not allowed is a refusal), then, with a backup, tries DUMP and PTTL
+ * on one key and refuses when either answers an error, then checks on a
+ * connection of its own that this user may UNLINK each sample key (MULTI,
+ * UNLINK..., DISCARD: nothing runs) and refuses naming the key and the
+ * error when not; when that cannot be checked, READY carries a warning. */
 struct purge	*purge_new(struct redis *, const struct rb_route *,
 		     const char *backup_path, purge_event_fn, void *arg);
 /* The audit key that seals the backup (copied); NULL or empty: none. */
@@ -71,7 +83,7 @@ const char	*purge_backup_hash(const struct purge *);
 void		 purge_preview(struct purge *);
 /* Starts deleting; only in PURGE_READY.  Returns -1 otherwise. */
 int		 purge_confirm(struct purge *);
-/* Stops after the batch in flight. */
+/* Stops after the batches in flight (at most PURGE_DEPTH). */
 void		 purge_cancel(struct purge *);
 const struct purge_report *purge_report(const struct purge *);
 /* Keys in a preview's sample: all of them are recorded in purge.preview

@@ -1,8 +1,9 @@
 /* purge_delete.c: the deletion phase of a purge (see purge.h and
  * purge_impl.h), from purge_confirm() on: without a backup, UNLINK batches
- * of the previewed keys, pipelined; with one, groups of DUMP+PTTL pairs
- * whose lines are written and synced before their keys are unlinked, the
- * next group's pairs in flight meanwhile. */
+ * of the previewed keys, PURGE_DEPTH in flight; with one, groups of
+ * DUMP+PTTL pairs whose lines are written and synced before their keys are
+ * unlinked (PURGE_DEPTH batches in flight too), the next group's pairs in
+ * flight meanwhile. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -18,7 +19,7 @@
 #include "xmalloc.h"
 
 static void	advance(struct purge *);
-static void	send_unlinks(struct purge *);
+static void	pump_unlinks(struct purge *);
 static void	group_backed_up(struct purge *);
 static void	check_group(struct purge *);
 static void	group_add(struct purge *, const char *, size_t);
@@ -72,37 +73,30 @@ group_fail(struct purge *p, const char *fmt, ...)
 }
 
 /* Moves the deletion on after any answer: keeps DUMP+PTTL pairs in flight,
- * syncs and unlinks each group once all its pairs are answered, and ends
- * the purge when nothing is left in flight.  Without a backup, one batch
- * at a time. */
+ * syncs each group once all its pairs are answered, keeps PURGE_DEPTH
+ * UNLINK batches in flight, and ends the purge when nothing is left in
+ * flight. */
 static void
 advance(struct purge *p)
 {
-	const char *key;
-	size_t len;
-
 	if (!p->failed) {
 		if (p->backup != NULL) {
 			pump_dumps(p);
 			check_group(p);
-		} else if (!p->cancel && p->unlinks_waiting == 0) {
-			p->gn = 0;
-			while (p->gn < PURGE_BATCH && keyset_next(&p->keys,
-			    &p->pos, &key, &len))
-				group_add(p, key, len);
-			if (p->gn > 0)
-				send_unlinks(p);
 		}
+		pump_unlinks(p);
 	}
 	if (p->dumps_waiting > 0 || p->unlinks_waiting > 0)
 		return;
+	p->rep.untouched = p->rep.previewed - p->unlink_sent - p->dump_gone;
 	if (p->failed)
 		end(p, PURGE_FAILED);
-	else if (p->pos < p->keys.arena_len && p->cancel) {
+	else if (p->cancel && (p->pos < p->keys.arena_len ||
+	    p->ready_head < p->ready_n)) {
 		purge_set_reason(p, "cancelled after %zu of %zu batches",
 		    p->rep.batches, p->rep.batches_total);
 		end(p, PURGE_CANCELLED);
-	} else if (p->pos >= p->keys.arena_len)
+	} else if (p->pos >= p->keys.arena_len && p->ready_head == p->ready_n)
 		end(p, PURGE_DONE);
 }
 
@@ -182,21 +176,40 @@ unlink_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	advance(p);
 }
 
-/* Unlinks the keys gathered (a synced group, or a batch without a
- * backup), PURGE_BATCH at a time, all batches pipelined. */
-static void
-send_unlinks(struct purge *p)
+/* The next key to unlink: without a backup the next previewed key, with
+ * one the next key of the synced groups. */
+static bool
+next_unlink(struct purge *p, const char **key, size_t *len)
 {
-	const char **argv = xcalloc(PURGE_BATCH + 1, sizeof *argv);
-	size_t *lens = xcalloc(PURGE_BATCH + 1, sizeof *lens);
-	size_t i, n;
+	if (p->backup == NULL)
+		return keyset_next(&p->keys, &p->pos, key, len);
+	if (p->ready_head == p->ready_n)
+		return false;
+	*key = p->ready_keys[p->ready_head];
+	*len = p->ready_lens[p->ready_head++];
+	if (p->ready_head == p->ready_n)
+		p->ready_head = p->ready_n = 0;
+	return true;
+}
+
+/* Sends UNLINK batches of PURGE_BATCH keys until PURGE_DEPTH are in flight:
+ * Redis always has the next batch while an answer travels back, and a
+ * failure leaves at most PURGE_DEPTH batches in doubt.  A cancel sends no
+ * more (with a backup, the synced keys not sent yet stay). */
+static void
+pump_unlinks(struct purge *p)
+{
+	const char *argv[PURGE_BATCH + 1];
+	size_t lens[PURGE_BATCH + 1], n;
 
 	argv[0] = "UNLINK";
 	lens[0] = 6;
-	for (i = 0; i < p->gn; i += n) {
-		n = p->gn - i < PURGE_BATCH ? p->gn - i : PURGE_BATCH;
-		memcpy(argv + 1, p->gkeys + i, n * sizeof *argv);
-		memcpy(lens + 1, p->glens + i, n * sizeof *lens);
+	while (!p->failed && !p->cancel && p->unlinks_waiting < PURGE_DEPTH) {
+		for (n = 0; n < PURGE_BATCH && next_unlink(p, &argv[n + 1],
+		    &lens[n + 1]); n++)
+			;
+		if (n == 0)
+			break;
 		if (purge_send(p, unlink_reply, p, (int)n + 1, argv,
 		    lens) != 0) {
 			group_fail(p, "Redis is not connected (%zu of %zu "
@@ -206,10 +219,8 @@ send_unlinks(struct purge *p)
 		}
 		ubatch_push(p, n);
 		p->unlinks_waiting++;
+		p->unlink_sent += n;
 	}
-	p->gn = 0;
-	free(argv);
-	free(lens);
 }
 
 static void
@@ -240,7 +251,18 @@ group_backed_up(struct purge *p)
 	}
 	snprintf(p->backup_hash, sizeof p->backup_hash, "%s",
 	    backup_writer_hash(p->backup));
-	send_unlinks(p);
+	/* On disk: its keys may go, PURGE_DEPTH batches at a time. */
+	if (p->ready_n + p->gn > p->ready_cap) {
+		p->ready_cap = p->ready_n + p->gn + GROUP_KEYS;
+		p->ready_keys = xreallocarray(p->ready_keys, p->ready_cap,
+		    sizeof *p->ready_keys);
+		p->ready_lens = xreallocarray(p->ready_lens, p->ready_cap,
+		    sizeof *p->ready_lens);
+	}
+	memcpy(p->ready_keys + p->ready_n, p->gkeys, p->gn * sizeof *p->gkeys);
+	memcpy(p->ready_lens + p->ready_n, p->glens, p->gn * sizeof *p->glens);
+	p->ready_n += p->gn;
+	p->gn = 0;
 }
 
 /* Syncs and unlinks the rx group once it is closed and all its pairs are
@@ -290,8 +312,10 @@ pttl_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		group_fail(p, "PTTL answered '%s' while backing up; nothing of "
 		    "this batch was deleted", purge_reply_text(rep, text,
 		    sizeof text));
-	else if (!c->dumped || rep->integer == -2)
+	else if (!c->dumped || rep->integer == -2) {
 		p->rep.gone++;		/* nil DUMP: gone; never unlinked */
+		p->dump_gone++;
+	}
 	else {
 		before = backup_pending(p->backup);
 		if (backup_add(p->backup, c->key, c->len, c->dump, c->dlen,

@@ -1,6 +1,7 @@
 /* purge_impl.h: what the files of the purge module share (callers include
  * purge.h): purge.c has a purge's life, the checks before the preview, the
- * preview and cancel; purge_delete.c the deletion (backed-up groups,
+ * preview and cancel; purge_acl.c the UNLINK permission check before the
+ * confirmation; purge_delete.c the deletion (backed-up groups,
  * UNLINK batches) from purge_confirm() on; purge_restore.c the restore. */
 #ifndef REHEARSE_PURGE_IMPL_H
 #define REHEARSE_PURGE_IMPL_H
@@ -58,7 +59,7 @@ struct purge {
 	 * flight already, so Redis never waits for the sync: at most two
 	 * groups, the one being received (rx) and the one being sent (tx). */
 	const char	**gkeys;	/* rx group's keys to unlink (backed
-					 * up), or without a backup a batch */
+					 * up, not synced yet) */
 	size_t		*glens;
 	size_t		 gn, gcap;
 	size_t		 dumps_waiting;	/* DUMP+PTTL pairs in flight */
@@ -66,6 +67,11 @@ struct purge {
 	size_t		 tx_sent;	/* pairs sent in the tx group */
 	size_t		 rx_done;	/* pairs answered in the rx group */
 	size_t		 gsize[2];	/* pairs of a closed group, by number */
+	const char	**ready_keys;	/* synced keys not unlinked yet: */
+	size_t		*ready_lens;	/* [ready_head, ready_n) */
+	size_t		 ready_head, ready_n, ready_cap;
+	size_t		 unlink_sent;	/* keys of the UNLINKs sent */
+	size_t		 dump_gone;	/* keys whose DUMP answered nil */
 	size_t		*ubatch;	/* keys of the UNLINKs in flight, a */
 	size_t		 ub_first, ub_n, ub_cap;	/* ring, oldest first */
 	size_t		 unlinks_waiting;
@@ -77,8 +83,21 @@ struct purge {
 	bool		 zombie;	/* freed by the caller: gone with the
 					 * last answer */
 	struct event	*later;
+	/* The UNLINK permission check (purge_acl.c), on its own connection. */
+	struct redis	*acl;
+	struct event	*acl_ev;	/* closes it on the next loop turn */
+	bool		 acl_sent;	/* MULTI went */
+	bool		 acl_done;	/* answered, refused or given up */
+	size_t		 acl_answered;	/* UNLINKs answered in MULTI */
 };
 
+/* Previewed and checked: PURGE_READY (and tells the caller). */
+void		 purge_ready(struct purge *);
+/* May this user UNLINK the sample's keys?  Refuses, warns (it cannot
+ * tell) or goes on to purge_ready(). */
+void		 purge_acl_probe(struct purge *);
+/* Closes the check's connection at once (purge_free). */
+void		 purge_acl_stop(struct purge *);
 /* Tells the caller on the next loop turn, never from inside a call. */
 void		 purge_changed(struct purge *);
 /* The reason of a refusal, failure or cancel, escaped. */

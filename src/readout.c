@@ -102,7 +102,10 @@ info_role(const char *info, size_t len, struct redis_role *out)
 	long long v;
 
 	memset(out, 0, sizeof *out);
-	info_text(info, len, "redis_mode", out->mode, sizeof out->mode);
+	/* Valkey 8 names it server_mode (and keeps redis_version). */
+	if (!info_text(info, len, "redis_mode", out->mode, sizeof out->mode))
+		info_text(info, len, "server_mode", out->mode,
+		    sizeof out->mode);
 	if (info_field(info, len, "cluster_enabled", &v))
 		out->cluster = v == 1;
 	if (strcmp(out->mode, "cluster") == 0)

@@ -42,7 +42,8 @@ enum readout_state {
 /* What INFO says about the node (see info_role). */
 struct redis_role {
 	char		 role[16];	/* "master", "replica" or "" */
-	char		 mode[16];	/* redis_mode: standalone, cluster,
+	char		 mode[16];	/* redis_mode (Valkey: server_mode):
+					   standalone, cluster,
 					   sentinel, or "" */
 	char		 master_host[128];	/* replicas; escaped */
 	long long	 master_port;	/* replicas; 0 when not given */

@@ -118,8 +118,9 @@ set_state(struct redis *r, enum redis_state s)
 		r->on_state(r, r->on_state_arg);
 }
 
-struct redis *
-redis_new(struct loop *l, const struct rb_redis *cfg, const char *password)
+/* A connection without its TLS context. */
+static struct redis *
+redis_make(struct loop *l, const struct rb_redis *cfg, const char *password)
 {
 	struct redis *r = xcalloc(1, sizeof *r);
 
@@ -135,9 +136,28 @@ redis_new(struct loop *l, const struct rb_redis *cfg, const char *password)
 	    REDIS_MAX_REPLY_MB_DEFAULT) << 20;
 	r->deadline = timer_new(l, deadline_fired, r);
 	r->retry = timer_new(l, retry_fired, r);
+	return r;
+}
+
+struct redis *
+redis_new(struct loop *l, const struct rb_redis *cfg, const char *password)
+{
+	struct redis *r = redis_make(l, cfg, password);
+
 	if (cfg->tls.on && cfg->kind == REDIS_TCP)
 		r->tls = tls_ctx_new(&cfg->tls, "redis.tls", &r->setup_error);
 	return r;
+}
+
+struct redis *
+redis_new_like(const struct redis *r)
+{
+	struct redis *n = redis_make(r->loop, r->cfg, r->password);
+
+	n->tls = tls_ctx_ref(r->tls);
+	if (r->setup_error != NULL)
+		n->setup_error = xstrdup(r->setup_error);
+	return n;
 }
 
 const char *

@@ -60,6 +60,9 @@ typedef void (*redis_reply_fn)(struct redis *, redisReply *reply,
 struct redis	*redis_new(struct loop *, const struct rb_redis *,
 		     const char *password);
 void		 redis_free(struct redis *);
+/* A new connection with the same settings and credentials as r (not
+ * started), for a caller that needs a connection of its own. */
+struct redis	*redis_new_like(const struct redis *r);
 /* Why the connection cannot even be tried (redis.tls files that cannot
  * be read or used, the runbook field named), or NULL. */
 const char	*redis_setup_error(const struct redis *);

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -68,6 +69,16 @@ patterns(const struct rb_route *r)
 	return a;
 }
 
+/* "; N not touched", for the observed text of a purge that stopped. */
+static const char *
+untouched_text(size_t n)
+{
+	static char b[48];
+
+	snprintf(b, sizeof b, "; %zu not touched", n);
+	return b;
+}
+
 static void
 purge_event(struct purge *p, void *arg)
 {
@@ -77,19 +88,23 @@ purge_event(struct purge *p, void *arg)
 	const struct purge_report *rep = purge_report(p);
 	const struct rb_route *route = &s->rb->routes[s->rb->steps[i].route];
 	const char *k;
-	json_t *sample;
+	json_t *sample, *rec;
 
 	switch (rep->state) {
 	case PURGE_READY:
 		sample = json_array();
 		for (j = 0; purge_sample(p, j, &k, &len); j++)
 			json_array_append_new(sample, audit_json_bytes(k, len));
-		session_observed(s, i, "%zu keys match", rep->previewed);
-		session_record(s, record_name(REC_PURGE_PREVIEW), i,
-		    json_pack("{s:s, s:o, s:I, s:I, "
-		    "s:o}", "route", route->name, "patterns", patterns(route),
-		    "previewed", (json_int_t)rep->previewed, "max_keys",
-		    (json_int_t)route->max_keys, "sample", sample));
+		session_observed(s, i, "%zu keys match%s%s", rep->previewed,
+		    rep->warning[0] != '\0' ? "; warning: " : "", rep->warning);
+		rec = json_pack("{s:s, s:o, s:I, s:I, s:o}", "route",
+		    route->name, "patterns", patterns(route), "previewed",
+		    (json_int_t)rep->previewed, "max_keys",
+		    (json_int_t)route->max_keys, "sample", sample);
+		if (rep->warning[0] != '\0')
+			json_object_set_new(rec, "warning",
+			    json_string(rep->warning));
+		session_record(s, record_name(REC_PURGE_PREVIEW), i, rec);
 		session_changed(s, i);
 		if (s->hooks.previewed != NULL)
 			s->hooks.previewed(s, i, p, s->hooks.arg);
@@ -121,22 +136,25 @@ purge_event(struct purge *p, void *arg)
 			audit_result(s->audit, lv->intent,
 			    record_name(REC_PURGE_DONE), (unsigned)i + 1,
 			    json_pack("{s:s, s:s, s:I, s:I, "
-			    "s:I, s:I, s:I, s:I, s:f, s:s, s:o, s:o}", "route",
-			    route->name,
+			    "s:I, s:I, s:I, s:I, s:I, s:f, s:s, s:o, s:o}",
+			    "route", route->name,
 			    "state", purge_state_name(rep->state), "previewed",
 			    (json_int_t)rep->previewed, "deleted",
 			    (json_int_t)rep->deleted, "gone",
 			    (json_int_t)rep->gone, "in_doubt",
-			    (json_int_t)rep->in_doubt, "errors",
+			    (json_int_t)rep->in_doubt, "untouched",
+			    (json_int_t)rep->untouched, "errors",
 			    (json_int_t)rep->errors, "backed_up",
 			    (json_int_t)rep->backed_up, "ms", rep->ms, "reason",
 			    rep->reason, "backup", lv->backup != NULL ?
 			    json_string(lv->backup) : json_null(), "backup_hash",
 			    purge_backup_hash(p) != NULL ?
 			    json_string(purge_backup_hash(p)) : json_null()));
+		/* A purge that stopped also says what it never touched. */
 		session_observed(s, i, "deleted %zu of %zu previewed (%zu already gone, "
-		    "%zu in doubt) in %.0f ms", rep->deleted, rep->previewed,
-		    rep->gone, rep->in_doubt, rep->ms);
+		    "%zu in doubt) in %.0f ms%s", rep->deleted, rep->previewed,
+		    rep->gone, rep->in_doubt, rep->ms, rep->state == PURGE_DONE ?
+		    "" : untouched_text(rep->untouched));
 		if (rep->state == PURGE_DONE)
 			session_end(s, i, STEP_PASSED, NULL);
 		else if (rep->state == PURGE_CANCELLED && lv->intent == 0 &&

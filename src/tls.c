@@ -22,6 +22,7 @@
 #include "xmalloc.h"
 
 struct tls_ctx {
+	unsigned	 refs;		/* connections sharing it */
 	SSL_CTX		*ctx;
 	bool		 verify;
 	bool		 has_cert;	/* a client certificate is loaded */
@@ -212,6 +213,7 @@ tls_ctx_new(const struct rb_tls *t, const char *field, char **cause)
 	    NULL, note_free)) < 0)
 		fatal("cannot register TLS connection data");
 	c = xcalloc(1, sizeof *c);
+	c->refs = 1;
 	c->verify = t->verify;
 	if ((c->ctx = SSL_CTX_new(TLS_client_method())) == NULL)
 		fatal("cannot make a TLS context: %s", ssl_errtext(e,
@@ -249,10 +251,18 @@ fail:
 	return NULL;
 }
 
+struct tls_ctx *
+tls_ctx_ref(struct tls_ctx *c)
+{
+	if (c != NULL)
+		c->refs++;
+	return c;
+}
+
 void
 tls_ctx_free(struct tls_ctx *c)
 {
-	if (c == NULL)
+	if (c == NULL || --c->refs > 0)
 		return;
 	SSL_CTX_free(c->ctx);
 	free(c->server_name);

@@ -24,6 +24,8 @@ struct tls_ctx;
  */
 struct tls_ctx	*tls_ctx_new(const struct rb_tls *t, const char *field,
 		     char **cause);
+/* One more user of the context (NULL stays NULL); each user frees it. */
+struct tls_ctx	*tls_ctx_ref(struct tls_ctx *);
 void		 tls_ctx_free(struct tls_ctx *);
 /* Whether the peer's certificate is checked (verify: true). */
 bool		 tls_ctx_verifies(const struct tls_ctx *);

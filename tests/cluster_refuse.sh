@@ -20,7 +20,7 @@ more_redis() {
 			next_port=$((next_port + 1))
 		done
 		mkdir -p "$tmp/$name"
-		redis-server --port "$next_port" --bind 127.0.0.1 --save '' \
+		"${REDIS_SERVER:-redis-server}" --port "$next_port" --bind 127.0.0.1 --save '' \
 		    --appendonly no --dir "$tmp/$name" --logfile "$tmp/$name/log" \
 		    "$@" >/dev/null 2>&1 &
 		_p=$!

@@ -58,7 +58,7 @@ start_redis --enable-debug-command yes --dir "$rdir"
 restart_redis() {	# the same port, the same data directory, after a kill
 	local i
 	for i in $(seq 1 40); do
-		redis-server --port "$rport" --bind 127.0.0.1 --save '' --dir "$rdir" \
+		"${REDIS_SERVER:-redis-server}" --port "$rport" --bind 127.0.0.1 --save '' --dir "$rdir" \
 		    --logfile "$tmp/redis.log" --enable-debug-command yes "$@" \
 		    >/dev/null 2>&1 &
 		rpid=$!
@@ -244,7 +244,7 @@ left_after_restart
 result_of "$tmp/purge.jsonl"
 echo "# run --batch: deleted=${deleted:-none} gone=${gone:-none} in_doubt=${doubt:-none} left=$left (of $total), exit ${took} ms after the kill"
 [ "$(cat "$tmp/rc")" = 1 ] && [ -n "$deleted" ] && [ -n "$doubt" ] && [ "$gone" = 0 ] &&
-    [ "$deleted" -gt 0 ] && [ "$deleted" -lt $total ] && [ "$doubt" -le 200 ] &&
+    [ "$deleted" -gt 0 ] && [ "$deleted" -lt $total ] && [ "$doubt" -le 600 ] &&
     grep -q "^1 .*fail .*deleted $deleted of $total previewed (0 already gone, $doubt in doubt)" "$tmp/out" &&
     [ $took -lt 5000 ]
 ok $? "run --batch: a purge cut by SIGKILL of Redis fails, saying how many keys went and how many are in doubt"
@@ -269,7 +269,7 @@ wait_for "^> +1 ✘" 10 && wait_for "redis (down|connecting)" 5 && moves &&
     line=$(screen | grep -o -E "observed: deleted [0-9]+ of $total previewed \(0 already gone, [0-9]+ in doubt\)") &&
     shown=$(echo "$line" | sed -n 's/.*deleted \([0-9]*\) of.*gone, \([0-9]*\) in doubt.*/\1 \2/p') &&
     result_of "$tmp/dpurge.jsonl" && [ "$shown" = "$deleted $doubt" ] && [ "$deleted" -gt 0 ] &&
-    [ "$deleted" -lt $total ] && [ "$doubt" -le 200 ]
+    [ "$deleted" -lt $total ] && [ "$doubt" -le 600 ]
 ok $? "dashboard: the cut purge fails on screen with the same counts as its log (${shown:-none}), keys answer"
 
 left_after_restart

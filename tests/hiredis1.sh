@@ -2,21 +2,15 @@
 # hiredis1.sh: build rehearse against hiredis 1.x and run the tests that use
 # Redis.  Debian 12 ships hiredis 0.14 as a library, but its redis source
 # package carries hiredis 1.0.3 (deps/hiredis): that is the 1.x we build.
-# Run by .ci/run (as root: it adds a deb-src entry for the source package).
+# Run by .ci/run (as root: it adds a deb-src entry for the source package,
+# from the Debian archive the machine already uses: tests/debian-source).
 #   hiredis1.sh SRCDIR     exits 0 when every test passed
 set -eu
 src=$(cd "${1:-.}" && pwd)
 work=$(mktemp -d)
-list=/etc/apt/sources.list.d/rehearse-deb-src.sources
-cleanup() { rm -f "$list"; rm -rf "$work"; }
+cleanup() { "$src/tests/debian-source" remove-deb-src; rm -rf "$work"; }
 trap cleanup EXIT
-cat >"$list" <<EOS
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOS
+"$src/tests/debian-source" deb-src
 apt-get update -q >/dev/null
 (cd "$work" && apt-get source --download-only -q redis >/dev/null 2>&1)
 tar xzf "$work"/redis_*.orig.tar.gz -C "$work" --wildcards '*/deps/hiredis'

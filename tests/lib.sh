@@ -71,7 +71,7 @@ start_redis() {
 		while redis-cli -p "$rport" ping >/dev/null 2>&1; do
 			rport=$((rport + 1))
 		done
-		redis-server --port "$rport" --bind 127.0.0.1 --save '' \
+		"${REDIS_SERVER:-redis-server}" --port "$rport" --bind 127.0.0.1 --save '' \
 		    --appendonly no --dir "$tmp" --logfile "$tmp/redis.log" \
 		    "$@" >/dev/null 2>&1 &
 		rpid=$!

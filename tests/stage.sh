@@ -8,7 +8,7 @@ set -u
 STAGE=$top_builddir/tests/stage/stage
 DEPLOY=$top_srcdir/runbooks/demo/deploy.sh
 
-for tool in redis-server redis-cli curl; do
+for tool in "${REDIS_SERVER:-redis-server}" redis-cli curl; do
 	if ! command -v $tool >/dev/null 2>&1; then
 		echo "1..0 # SKIP $tool is not installed"
 		exit 0

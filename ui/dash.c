@@ -459,6 +459,11 @@ previewed(struct session *s, size_t i, const struct purge *p, void *arg)
 		overlay_confirm_line(box, e);
 		free(e);
 	}
+	if (rep->warning[0] != '\0') {	/* escaped by the purge */
+		e = xprintf("warning: %s", rep->warning);
+		overlay_confirm_line(box, e);
+		free(e);
+	}
 	if (rep->previewed > TYPE_ABOVE) {
 		e = xprintf("more than %d keys: type %zu to confirm", TYPE_ABOVE,
 		    rep->previewed);

@@ -669,6 +669,10 @@ START_TEST(purge_cancel_between_batches)
 	ck_assert_uint_lt(rep->deleted, 2000);
 	ck_assert_uint_eq(rep->deleted % PURGE_BATCH, 0);
 	ck_assert_int_eq(dbsize(), 2000 - (long long)rep->deleted);
+	/* The batches in flight finish; the rest is not touched. */
+	ck_assert_uint_eq(rep->in_doubt, 0);
+	ck_assert_uint_eq(rep->deleted + rep->untouched, 2000);
+	ck_assert_uint_gt(rep->untouched, 0);
 	purge_free(p);
 	redis_free(r);
 	runbook_free(rb);
@@ -690,11 +694,13 @@ START_TEST(purge_interrupted_by_a_kill)
 	confirm_and_wait(p, &w);
 	rep = purge_report(p);
 	ck_assert_int_eq(rep->state, PURGE_FAILED);
-	/* Exactly the confirmed batches, and the one in flight in doubt. */
+	/* Exactly the confirmed batches, the PURGE_DEPTH in flight in doubt,
+	 * and the rest not touched. */
 	ck_assert_uint_eq(rep->deleted % PURGE_BATCH, 0);
 	ck_assert_uint_ge(rep->deleted, PURGE_BATCH);
-	ck_assert_uint_lt(rep->deleted, 4000);
-	ck_assert_uint_eq(rep->in_doubt, PURGE_BATCH);
+	ck_assert_uint_lt(rep->deleted, 4000 - PURGE_DEPTH * PURGE_BATCH);
+	ck_assert_uint_eq(rep->in_doubt, PURGE_DEPTH * PURGE_BATCH);
+	ck_assert_uint_eq(rep->deleted + rep->in_doubt + rep->untouched, 4000);
 	ck_assert_ptr_nonnull(strstr(rep->reason, "Redis failed during batch"));
 	purge_free(p);
 	redis_free(r);
@@ -1336,6 +1342,11 @@ START_TEST(info_role_parses)
 	ck_assert_msg(strncmp(buf, "replica of db", 13) == 0, "%s", buf);
 	ck_assert(!info_role("redis_mode:sentinel\r\n", 21, &n));
 	ck_assert_str_eq(n.mode, "sentinel");
+	/* Valkey 8 */
+	ck_assert(info_role("server_mode:cluster\r\nrole:master\r\n", 34,
+	    &n));
+	ck_assert_str_eq(n.mode, "cluster");
+	ck_assert(n.cluster);
 }
 END_TEST
 

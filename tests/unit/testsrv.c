@@ -73,7 +73,8 @@ spawn(struct testredis *t, const char *extra)
 	if (t->pid == 0) {
 		char *log = xprintf("%s/redis.stderr", t->dir);
 		detach_child(log);
-		cmd = xprintf("exec redis-server --port %s --bind 127.0.0.1 "
+		cmd = xprintf("exec \"${REDIS_SERVER:-redis-server}\" "
+		    "--port %s --bind 127.0.0.1 "
 		    "--unixsocket %s --unixsocketperm 700 --save '' "
 		    "--appendonly no --dir %s --logfile %s/redis.log "
 		    "--daemonize no %s", port, t->sock, t->dir, t->dir,

@@ -18,7 +18,8 @@ struct testredis {
 	char		 url[160];	/* redis://127.0.0.1:PORT/0 */
 };
 
-/* Starts redis-server (extra: more "--option value" words, or NULL);
+/* Starts $REDIS_SERVER (default redis-server; the Valkey runs of the
+ * tests set valkey-server) with extra: more "--option value" words, or NULL;
  * returns 0 once it answers. */
 int	 testredis_start(struct testredis *, const char *extra);
 /* Starts it again on the same port and directory. */

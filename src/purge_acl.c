@@ -1,0 +1,230 @@
+/* purge_acl.c: before a purge is confirmed, whether this Redis user may
+ * UNLINK the previewed keys (see purge.h and purge_impl.h).
+ *
+ * The method: on a connection of its own, MULTI; once it answered OK,
+ * UNLINK of each sample key, one command a key, then DISCARD; the
+ * connection is closed after.  Redis checks ACL (command and key
+ * patterns) when it queues a command, so each UNLINK answers QUEUED or
+ * NOPERM naming the refusal, and nothing runs: no EXEC is ever sent, and
+ * the server drops the transaction with the connection even if DISCARD is
+ * refused (checked with redis-server 7.0 and valkey-server 8.0).
+ *
+ * Why not on the purge's connection: readouts and other modules share it,
+ * and anything they sent between MULTI and DISCARD would be queued, not
+ * run.  Why MULTI alone first, never pipelined with the UNLINKs: a user
+ * who may not run MULTI gets NOPERM for it, and the UNLINK right behind it
+ * would then really delete the key before anyone confirmed.  Why not ACL
+ * DRYRUN: it needs the username (ACL WHOAMI) and permission to run ACL,
+ * which the restricted users whose permissions matter rarely have, and it
+ * is not in Redis 6; MULTI needs only MULTI.  When the check cannot be
+ * made (MULTI refused, the second connection fails), the preview carries
+ * a warning and the purge goes on by the usual rules: an UNLINK refused
+ * later fails the purge, counted as always. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "purge_impl.h"
+#include "textesc.h"
+#include "xmalloc.h"
+
+/* Closes the check's connection on the next loop turn (never from inside
+ * one of its callbacks) and lets the preview go on. */
+static void
+acl_finish(struct purge *p)
+{
+	if (p->acl_done)
+		return;
+	p->acl_done = true;
+	if (p->acl_ev != NULL)
+		event_active(p->acl_ev, 0, 0);
+	if (p->rep.state == PURGE_PREVIEWING)
+		purge_ready(p);
+}
+
+static void
+acl_warn(struct purge *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+acl_warn(struct purge *p, const char *fmt, ...)
+{
+	va_list ap;
+	char raw[320], *e;
+
+	if (p->acl_done)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof raw, fmt, ap);
+	va_end(ap);
+	e = esc_str(raw, 0);
+	snprintf(p->rep.warning, sizeof p->rep.warning, "cannot tell whether "
+	    "this Redis user may run UNLINK on the keys: %s", e);
+	free(e);
+	acl_finish(p);
+}
+
+static void
+acl_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct purge *p = arg;
+	struct redis *r = p->acl;
+
+	(void)fd;
+	(void)what;
+	p->acl = NULL;
+	redis_free(r);		/* fails what is still in flight */
+}
+
+static int
+acl_send(struct purge *p, redis_reply_fn fn, int argc, const char **argv,
+    const size_t *lens)
+{
+	if (redis_command(p->acl, fn, p, argc, argv, lens) != 0)
+		return -1;
+	p->outstanding++;
+	return 0;
+}
+
+static void
+discard_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
+{
+	struct purge *p = arg;
+
+	(void)r;
+	(void)rep;
+	(void)err;
+	if (purge_answered(p))
+		return;
+	/* Refused or not, the connection goes now, and the transaction
+	 * with it. */
+	acl_finish(p);
+}
+
+/* The answer to UNLINK of the acl_answered-th sample key. */
+static void
+queued_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
+{
+	struct purge *p = arg;
+	char text[REPLY_SHOWN + 1], *k;
+	size_t i;
+
+	(void)r;
+	if (purge_answered(p))
+		return;
+	i = p->acl_answered++;
+	if (p->acl_done || p->rep.state != PURGE_PREVIEWING)
+		return;
+	if (rep == NULL) {
+		acl_warn(p, "its connection failed: %s", err);
+		return;
+	}
+	if (rep->type == REDIS_REPLY_STATUS && rep->len == 6 &&
+	    memcmp(rep->str, "QUEUED", 6) == 0)
+		return;		/* allowed; the next key, or DISCARD */
+	if (rep->type != REDIS_REPLY_ERROR) {
+		acl_warn(p, "UNLINK in MULTI answered '%s'", purge_reply_text(
+		    rep, text, sizeof text));
+		return;
+	}
+	/* An error when queueing: NOPERM (the command or the key's pattern),
+	 * or UNLINK renamed away.  The purge could not run: refused. */
+	k = i < p->nsample ? esc_text(p->sample[i].key, p->sample[i].len,
+	    ESC_BACKSLASH) : xstrdup("?");
+	p->check_failed = true;
+	p->rep.state = PURGE_REFUSED;
+	purge_set_reason(p, "this Redis user may not run UNLINK on key '%.80s': "
+	    "%s; nothing was deleted", k, purge_reply_text(rep, text,
+	    sizeof text));
+	free(k);
+	acl_finish(p);
+	purge_changed(p);
+}
+
+/* MULTI answered: only now the UNLINKs may go (see the top). */
+static void
+multi_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
+{
+	struct purge *p = arg;
+	char text[REPLY_SHOWN + 1];
+	const char *argv[2];
+	size_t lens[2], i;
+
+	(void)r;
+	if (purge_answered(p) || p->acl_done)
+		return;
+	if (rep == NULL) {
+		acl_warn(p, "its connection failed: %s", err);
+		return;
+	}
+	if (rep->type != REDIS_REPLY_STATUS || rep->len != 2 ||
+	    memcmp(rep->str, "OK", 2) != 0) {
+		acl_warn(p, "MULTI answered '%s'", purge_reply_text(rep, text,
+		    sizeof text));
+		return;
+	}
+	argv[0] = "UNLINK";
+	lens[0] = 6;
+	for (i = 0; i < p->nsample; i++) {
+		argv[1] = p->sample[i].key;
+		lens[1] = p->sample[i].len;
+		if (acl_send(p, queued_reply, 2, argv, lens) != 0) {
+			acl_warn(p, "its connection failed");
+			return;
+		}
+	}
+	argv[0] = "DISCARD";
+	lens[0] = 7;
+	if (acl_send(p, discard_reply, 1, argv, lens) != 0)
+		acl_warn(p, "its connection failed");
+}
+
+static void
+acl_state(struct redis *r, void *arg)
+{
+	struct purge *p = arg;
+	const struct redis_status *st = redis_status(r);
+	const char *argv[1] = { "MULTI" };
+	const size_t lens[1] = { 5 };
+
+	if (p->acl_done)
+		return;
+	if (st->state == REDIS_UP && !p->acl_sent) {
+		p->acl_sent = true;
+		if (acl_send(p, multi_reply, 1, argv, lens) != 0)
+			acl_warn(p, "its connection failed");
+	} else if (st->state == REDIS_DOWN && st->failures > 0)
+		acl_warn(p, "a second connection for the check failed: %s",
+		    st->error);
+}
+
+void
+purge_acl_probe(struct purge *p)
+{
+	if (p->nsample == 0) {
+		purge_ready(p);
+		return;
+	}
+	p->acl_ev = event_new(redis_loop_base(p->redis), -1, 0, acl_free_cb,
+	    p);
+	p->acl = redis_new_like(p->redis);
+	redis_on_state(p->acl, acl_state, p);
+	redis_start(p->acl);
+}
+
+void
+purge_acl_stop(struct purge *p)
+{
+	struct redis *r = p->acl;
+
+	p->acl_done = true;
+	if (p->acl_ev != NULL) {
+		event_free(p->acl_ev);
+		p->acl_ev = NULL;
+	}
+	p->acl = NULL;
+	redis_free(r);
+}
