@@ -880,9 +880,12 @@ tls_down(struct redis *r, struct bufferevent *bev, int sockerr)
 	unsigned long e, first = 0;
 	char msg[256];
 
-	/* Handed back newest first: the last one is the cause. */
+	/* Handed back newest first, so the last is the cause; libevent
+	 * queues SSL_get_error()'s code too (SSL_ERROR_SSL...), which is
+	 * not an OpenSSL error (no library). */
 	while ((e = bufferevent_get_openssl_error(bev)) != 0)
-		first = e;
+		if (ERR_GET_LIB(e) != 0)
+			first = e;
 	if (r->st.state == REDIS_CONNECTING)
 		tls_explain(r->ssl, first, sockerr != 0 ?
 		    evutil_socket_error_to_string(sockerr) : NULL, msg,

@@ -9,6 +9,7 @@
 # stderr or the audit log; the ACL user is in the audit log.  A hostile
 # server over TLS (tests/tools/badredis behind tests/tools/tlsfront) is
 # dropped with the same named errors as in plaintext.  Speaks TAP.
+# RH_WRAP, when set, is put before every `rehearse check` (valgrind ...).
 set -u
 : "${REHEARSE:=./rehearse}" "${top_srcdir:=.}" "${top_builddir:=.}"
 REHEARSE=$(cd "$(dirname "$REHEARSE")" && pwd)/$(basename "$REHEARSE")
@@ -63,7 +64,10 @@ EOF
 	sign wrong wrong.example wrong -days 30 &&
 	sign client rehearse-client cli -days 30 &&
 	sign expired 127.0.0.1 srv -startdate 20200101000000Z \
-	    -enddate 20200201000000Z
+	    -enddate 20200201000000Z &&
+	# A client certificate no CA of the server's signed.
+	openssl req -x509 -new -nodes -newkey rsa:2048 -keyout rogue.key \
+	    -out rogue.crt -days 30 -subj "/CN=rogue client"
 ) >"$tmp/pki.log" 2>&1
 [ -s "$pki/expired.crt" ] && [ -s "$pki/client.crt" ]
 ok $? "openssl made a CA, server, wrong-name, expired and client certificates"
@@ -126,13 +130,11 @@ EOR
 check() {
 	rb "$@"
 	rm -f "$tmp/a.jsonl"
-	timeout 30 "$REHEARSE" check --audit "$tmp/a.jsonl" "$tmp/rb.yml" \
+	timeout 60 ${RH_WRAP:-} "$REHEARSE" check --audit "$tmp/a.jsonl" "$tmp/rb.yml" \
 	    >"$tmp/out" 2>"$tmp/err"
 	st=$?
 }
 up() { [ $st = 0 ] && grep -q '^ok   redis: up, ' "$tmp/out"; }
-ok_diag=tls_diag
-tls_diag() { ok_files; [ -S "$sock" ] && ok_screen; }
 down() { [ $st = 1 ] && grep -qF "FAIL redis: down: $1" "$tmp/out"; }
 CA="ca_file: $pki/ca.crt"
 
@@ -180,7 +182,7 @@ suite() {
 		start "$REHEARSE" --read-only "$tmp/rb.yml"
 		wait_for '^ rehearse  TLS certificate NOT checked  tls' &&
 		    wait_for 'up, [0-9.]+ ms'
-		ok $? "$nm: verify: false: the dashboard's top line says TLS certificate NOT checked"
+		ok_diag=ok_screen ok $? "$nm: verify: false: the dashboard's top line says TLS certificate NOT checked"
 		keys q
 	fi
 
@@ -191,6 +193,10 @@ suite() {
 	check "$mutual" "tls: { $CA, cert_file: $pki/client.crt, key_file: $pki/client.key }"
 	up
 	ok $? "$nm: mutual TLS with the client certificate"
+
+	check "$mutual" "tls: { $CA, cert_file: $pki/rogue.crt, key_file: $pki/rogue.key }"
+	down "TLS: the server refused the client certificate ("
+	ok $? "$nm: mutual TLS with a certificate the server does not trust: 'the server refused the client certificate'"
 
 	check "$mutual" "tls: { $CA, cert_file: $pki/wrong.crt, key_file: $pki/client.key }"
 	[ $st = 2 ] && grep -qF "redis.tls.key_file: $pki/client.key is not the key of the certificate (cert_file)" "$tmp/err" &&
