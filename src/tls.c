@@ -370,8 +370,15 @@ tls_explain(SSL *ssl, unsigned long err, const char *sys, char *msg,
 	const struct tls_note *n = note_of(ssl);
 	int reason = err != 0 && ERR_GET_LIB(err) == ERR_LIB_SSL ?
 	    ERR_GET_REASON(err) : 0;
-	const char *r = err != 0 ? ERR_reason_error_string(err) : NULL;
+	const char *r;
+	char code[128];
 
+	OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS, NULL);
+	if ((r = err != 0 ? ERR_reason_error_string(err) : NULL) == NULL &&
+	    err != 0) {
+		ERR_error_string_n(err, code, sizeof code);
+		r = code;
+	}
 	if (r == NULL)
 		r = sys != NULL ? sys : "connection closed during the handshake";
 	if (n != NULL && n->verr != 0)
