@@ -322,9 +322,13 @@ deadline_fired(void *arg)
 	    r->probing)
 		go_down(r, "%s", r->probe_why);
 	else if (r->head == NULL && r->st.state == REDIS_CONNECTING &&
+	    r->ssl != NULL && !tls_heard(r->ssl))
+		go_down(r, "this port does not speak TLS (no answer to the TLS "
+		    "handshake within %ld ms)", r->cfg->timeout_ms);
+	else if (r->head == NULL && r->st.state == REDIS_CONNECTING &&
 	    r->ssl != NULL)
-		go_down(r, "this port does not speak TLS (no TLS handshake "
-		    "within %ld ms)", r->cfg->timeout_ms);
+		go_down(r, "TLS: the handshake did not finish within %ld ms",
+		    r->cfg->timeout_ms);
 	else if (r->head == NULL && r->st.state == REDIS_CONNECTING)
 		go_down(r, "cannot connect within %ld ms", r->cfg->timeout_ms);
 	else

@@ -317,6 +317,19 @@ fail:
 }
 
 bool
+tls_heard(const SSL *ssl)
+{
+	switch (SSL_get_state(ssl)) {
+	case TLS_ST_BEFORE:
+	case TLS_ST_CW_CLNT_HELLO:
+	case TLS_ST_CR_SRVR_HELLO:	/* waiting for the ServerHello */
+		return false;
+	default:
+		return true;
+	}
+}
+
+bool
 tls_err_not_tls(unsigned long err)
 {
 	if (err == 0 || ERR_GET_LIB(err) != ERR_LIB_SSL)

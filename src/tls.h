@@ -45,6 +45,9 @@ SSL		*tls_ssl_new(struct tls_ctx *, const char *host, char *msg,
  */
 const char	*tls_explain(SSL *ssl, unsigned long err, const char *sys,
 		     char *msg, size_t len);
+/* Whether the server answered the ClientHello (a handshake that stops
+ * later is slow or broken TLS, not a plaintext port). */
+bool		 tls_heard(const SSL *);
 /* Whether err says the peer does not speak TLS at all (a plaintext
  * reply to the ClientHello). */
 bool		 tls_err_not_tls(unsigned long err);
