@@ -790,8 +790,7 @@ put_filter(struct redis *r, SSL *ssl, bufferevent_event_cb cb)
 
 	f = bufferevent_openssl_filter_new(loop_base(r->loop), under, ssl,
 	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
-	if (f == NULL) {
-		SSL_free(ssl);
+	if (f == NULL) {	/* libevent freed ssl (BEV_OPT_CLOSE_ON_FREE) */
 		go_down(r, "TLS: cannot start a TLS connection");
 		return false;
 	}
