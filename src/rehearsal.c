@@ -300,13 +300,12 @@ open_log(struct rehearsal *rh, const struct rehearsal_opts *o, char **cause)
 
 /* Redis (waited for, briefly, with REHEARSAL_SETTLE) and HTTP. */
 static void
-connect_all(struct rehearsal *rh, unsigned parts, const char *password)
+connect_all(struct rehearsal *rh, unsigned parts)
 {
 	if (parts & REHEARSAL_HTTP)
 		rh->http = http_new(rh->loop);
-	if (!(parts & REHEARSAL_REDIS) || !rh->rb->has_redis)
+	if (rh->redis == NULL)
 		return;
-	rh->redis = redis_new(rh->loop, &rh->rb->redis, password);
 	redis_start(rh->redis);
 	if (parts & REHEARSAL_SETTLE)
 		loop_run_until(rh->loop, redis_settled, rh->redis, 2.0 + 3.0 *
@@ -353,15 +352,24 @@ rehearsal_open(const struct rehearsal_opts *o, char **cause)
 		    "variable %s, which is not set", rh->rb->redis.password_env);
 		goto fail;
 	}
+	rh->loop = loop_new();
+	/* Made before the log is opened: its TLS files are read now, and
+	 * one that cannot be is the runbook's error, not the session's. */
+	if ((o->parts & REHEARSAL_REDIS) && rh->rb->has_redis) {
+		rh->redis = redis_new(rh->loop, &rh->rb->redis, password);
+		if (redis_setup_error(rh->redis) != NULL) {
+			*cause = xstrdup(redis_setup_error(rh->redis));
+			goto fail;
+		}
+	}
 	if (o->log && open_log(rh, o, cause) != 0)
 		goto fail;
-	rh->loop = loop_new();
 	if (o->parts & REHEARSAL_SIGNALS) {
 		loop_signal(rh->loop, SIGINT, on_signal, rh);
 		loop_signal(rh->loop, SIGTERM, on_signal, rh);
 		loop_signal(rh->loop, SIGHUP, on_signal, rh);
 	}
-	connect_all(rh, o->parts, password);
+	connect_all(rh, o->parts);
 	if (o->parts & REHEARSAL_SESSION)
 		start_session(rh, o);
 	if (o->parts & REHEARSAL_LIVE) {
@@ -376,6 +384,8 @@ rehearsal_open(const struct rehearsal_opts *o, char **cause)
 	}
 	return rh;
 fail:
+	redis_free(rh->redis);
+	loop_free(rh->loop);
 	runbook_free(rh->rb);
 	free(rh);
 	return NULL;

@@ -68,8 +68,10 @@ draw_header(struct dash *d)
 	const char *audit = session_audit_text(d->session);
 	const char *refusal = session_audit_refusal(d->session);
 
-	snprintf(line, sizeof line, " rehearse  %s  owner: %s  env: %s  audit: "
-	    "%s", rb->title, rb->owner, rb->environment, audit);
+	snprintf(line, sizeof line, " rehearse  %s%s  owner: %s  env: %s  "
+	    "audit: %s", rb->has_redis && rb->redis.tls.on &&
+	    !rb->redis.tls.verify ? "TLS certificate NOT checked  " : "",
+	    rb->title, rb->owner, rb->environment, audit);
 	ui_attr(PAIR_HEAD, A_REVERSE, true);
 	mvhline(0, 0, ' ', COLS);
 	{
