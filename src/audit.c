@@ -563,6 +563,10 @@ start_data(struct audit *a, const struct audit_opts *o)
 	    "hostname", host, "pid", (int)getpid(),
 	    "terminal", o->cols > 0 ? json_pack("{s:i, s:i}", "cols", o->cols,
 	    "rows", o->rows) : json_null(), "sealed", a->key.len > 0);
+	/* The ACL user rehearse logs into Redis as (never its password). */
+	if (o->rb != NULL && o->rb->has_redis && o->rb->redis.user != NULL)
+		json_object_set_new(d, "redis_user",
+		    json_string(o->rb->redis.user));
 	if (a->key.len > 0) {
 		audit_key_id(&a->key, kid);
 		json_object_set_new(d, "key_id", json_string(kid));

@@ -63,6 +63,15 @@ print_checks(const char *lead, const struct step_run *r)
 			    r->checks.v[j].observed);
 }
 
+/* redis.tls.verify: false, said on every output (tls and verify). */
+#define TLS_UNCHECKED	"TLS certificate NOT checked (redis.tls.verify: false)"
+
+static bool
+tls_unchecked(const struct runbook *rb)
+{
+	return rb->has_redis && rb->redis.tls.on && !rb->redis.tls.verify;
+}
+
 static void
 text_begin(struct check_out *o)
 {
@@ -83,6 +92,8 @@ text_redis(struct check_out *o, const struct check_redis *cr)
 	else if (cr->up)
 		printf("; readouts %s", cr->why);
 	printf("\n");
+	if (tls_unchecked(o->rb))
+		printf("warn redis: %s\n", TLS_UNCHECKED);
 	for (i = 0; x != NULL && i < x->nroutes; i++)
 		if (x->routes[i].error[0] != '\0')
 			printf("FAIL redis: route %s: %s\n",
@@ -122,6 +133,8 @@ tap_redis(struct check_out *o, const struct check_redis *cr)
 	else if (cr->up)
 		printf("; readouts %s", cr->why);
 	printf("\n");
+	if (tls_unchecked(o->rb))
+		printf("# %s\n", TLS_UNCHECKED);
 	for (i = 0; x != NULL && i < x->nroutes; i++)
 		if (x->routes[i].error[0] != '\0')
 			printf("# route %s: %s\n", o->rb->routes[i].name,
@@ -187,6 +200,8 @@ json_redis(struct check_out *o, const struct check_redis *cr)
 			    "route", o->rb->routes[i].name, "error",
 			    x->routes[i].error));
 	json_object_set_new(js, "route_errors", bad);
+	json_object_set_new(js, "tls", json_string(!o->rb->redis.tls.on ?
+	    "off" : tls_unchecked(o->rb) ? "not checked" : "checked"));
 	json_object_set_new(o->out, "redis", js);
 }
 

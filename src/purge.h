@@ -89,6 +89,9 @@ const struct purge_report *purge_report(const struct purge *);
 /* Keys in a preview's sample: all of them are recorded in purge.preview
  * and shown before the confirmation, on the dashboard and in a batch. */
 #define PURGE_SAMPLE	10
+/* Keys whose UNLINK permission is checked before the confirmation: spread
+ * evenly over the previewed keys, and the first key of every pattern. */
+#define PURGE_ACL_KEYS	64
 
 /* The i-th key of the preview's sample (binary); false past the end. */
 bool		 purge_sample(const struct purge *, size_t i, const char **key,

@@ -2,7 +2,9 @@
  * UNLINK the previewed keys (see purge.h and purge_impl.h).
  *
  * The method: on a connection of its own, MULTI; once it answered OK,
- * UNLINK of each sample key, one command a key, then DISCARD; the
+ * UNLINK of each key checked (PURGE_ACL_KEYS of the previewed keys, spread
+ * evenly, and the first key of every pattern, since ACL key patterns may
+ * allow one pattern and not another), one command a key, then DISCARD; the
  * connection is closed after.  Redis checks ACL (command and key
  * patterns) when it queues a command, so each UNLINK answers QUEUED or
  * NOPERM naming the refusal, and nothing runs: no EXEC is ever sent, and
@@ -27,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backup.h"
 #include "purge_impl.h"
 #include "textesc.h"
 #include "xmalloc.h"
@@ -104,7 +107,7 @@ discard_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	acl_finish(p);
 }
 
-/* The answer to UNLINK of the acl_answered-th sample key. */
+/* The answer to UNLINK of the acl_answered-th key checked. */
 static void
 queued_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 {
@@ -132,8 +135,8 @@ queued_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	}
 	/* An error when queueing: NOPERM (the command or the key's pattern),
 	 * or UNLINK renamed away.  The purge could not run: refused. */
-	k = i < p->nsample ? esc_text(p->sample[i].key, p->sample[i].len,
-	    ESC_BACKSLASH) : xstrdup("?");
+	k = i < p->nacl_keys ? esc_text(p->acl_keys[i].key,
+	    p->acl_keys[i].len, ESC_BACKSLASH) : xstrdup("?");
 	p->check_failed = true;
 	p->rep.state = PURGE_REFUSED;
 	purge_set_reason(p, "this Redis user may not run UNLINK on key '%.80s': "
@@ -168,9 +171,9 @@ multi_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	}
 	argv[0] = "UNLINK";
 	lens[0] = 6;
-	for (i = 0; i < p->nsample; i++) {
-		argv[1] = p->sample[i].key;
-		lens[1] = p->sample[i].len;
+	for (i = 0; i < p->nacl_keys; i++) {
+		argv[1] = p->acl_keys[i].key;
+		lens[1] = p->acl_keys[i].len;
 		if (acl_send(p, queued_reply, 2, argv, lens) != 0) {
 			acl_warn(p, "its connection failed");
 			return;
@@ -201,10 +204,46 @@ acl_state(struct redis *r, void *arg)
 		    st->error);
 }
 
+/* The keys checked: every step-th previewed key, and for each pattern the
+ * first key it matches when none of those did. */
+static void
+pick_keys(struct purge *p)
+{
+	size_t n = p->keys.count, step, pos = 0, i = 0, len, j, k, cap;
+	const char *key;
+	bool *seen;
+
+	cap = PURGE_ACL_KEYS + p->route->nkeys;
+	p->acl_keys = xcalloc(cap, sizeof *p->acl_keys);
+	seen = xcalloc(p->route->nkeys + 1, sizeof *seen);
+	step = n > PURGE_ACL_KEYS ? (n + PURGE_ACL_KEYS - 1) / PURGE_ACL_KEYS :
+	    1;
+	for (; keyset_next(&p->keys, &pos, &key, &len); i++) {
+		bool take = i % step == 0 && p->nacl_keys < PURGE_ACL_KEYS;
+
+		for (j = 0; j < p->route->nkeys; j++) {
+			if (seen[j] || !backup_glob(p->route->keys[j], key, len))
+				continue;
+			seen[j] = true;
+			take = true;
+		}
+		if (take && p->nacl_keys < cap) {
+			p->acl_keys[p->nacl_keys].key = key;
+			p->acl_keys[p->nacl_keys++].len = len;
+		}
+		for (k = 0; k < p->route->nkeys && seen[k]; k++)
+			;
+		if (k == p->route->nkeys && p->nacl_keys >= PURGE_ACL_KEYS)
+			break;
+	}
+	free(seen);
+}
+
 void
 purge_acl_probe(struct purge *p)
 {
-	if (p->nsample == 0) {
+	pick_keys(p);
+	if (p->nacl_keys == 0) {
 		purge_ready(p);
 		return;
 	}
@@ -227,4 +266,7 @@ purge_acl_stop(struct purge *p)
 	}
 	p->acl = NULL;
 	redis_free(r);
+	free(p->acl_keys);
+	p->acl_keys = NULL;
+	p->nacl_keys = 0;
 }

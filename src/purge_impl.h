@@ -89,6 +89,11 @@ struct purge {
 	bool		 acl_sent;	/* MULTI went */
 	bool		 acl_done;	/* answered, refused or given up */
 	size_t		 acl_answered;	/* UNLINKs answered in MULTI */
+	struct acl_key {
+		const char	*key;	/* in keys' arena */
+		size_t		 len;
+	}		*acl_keys;	/* what the check asks about */
+	size_t		 nacl_keys;
 };
 
 /* Previewed and checked: PURGE_READY (and tells the caller). */

@@ -11,19 +11,35 @@
 #include "textesc.h"
 #include "xmalloc.h"
 
+struct readouts;
+
+/* An INFO section's reply finds its readouts and section. */
+struct sec_ctx {
+	struct readouts	*ro;
+	enum info_section sec;
+};
+
 struct readouts {
 	struct loop	*loop;
 	struct redis	*redis;
 	const struct runbook *rb;
 	struct readout	 r;
 	struct timer	*tick;
-	struct scan	**scans;	/* per route, while counting */
-	struct ttl_ctx	*routectx;	/* per route: the walk's argument */
+	struct timer	*walk_timer;	/* paced: the next walk */
+	struct scan	*scan;		/* the walk running, or NULL */
+	size_t		 walk_route;	/* the route it counts */
+	double		 walk_started;	/* of the whole walk (every route) */
+	bool		 paced;		/* readouts_start(): on the timer */
+	struct sec_ctx	 secctx[INFO_NSECTIONS];
+	char		 mode[16];	/* redis_mode (server_mode) of this round */
+	bool		 cluster;
 	void		(*changed)(void *);
 	void		*arg;
 	double		 ping_sent;
 	bool		 busy;		/* PING/INFO/DBSIZE in flight */
 	char		 round_why[256];	/* first problem of this round */
+	unsigned	 denied;	/* INFO sections refused (NOPERM) */
+	char		 denied_why[160];	/* the first refusal */
 };
 
 /* Route sample TTLs: one PTTL per sample key. */
@@ -31,6 +47,10 @@ struct ttl_ctx {
 	struct readouts	*ro;
 	size_t		 route;
 	size_t		 i;
+};
+
+static const char *const section_name[INFO_NSECTIONS] = {
+	"server", "clients", "memory", "stats", "replication"
 };
 
 static void
@@ -182,13 +202,123 @@ err_len(const redisReply *rep)
 	return (int)(rep->len > 160 ? 160 : rep->len);
 }
 
+/* Pure parts ----------------------------------------------------------------- */
+
+const char *
+readout_section_name(int section)
+{
+	return section >= 0 && section < INFO_NSECTIONS ?
+	    section_name[section] : "?";
+}
+
+double
+rate_sample(struct rate *r, long long value, double now)
+{
+	if (!r->have) {
+		r->have = true;
+		r->reset = false;
+		r->per_s = -1;
+	} else if (value < r->last) {
+		r->reset = true;	/* restart, CONFIG RESETSTAT */
+		r->per_s = -1;
+	} else if (now <= r->last_at)
+		return r->per_s;	/* no time between: nothing new */
+	else {
+		r->reset = false;
+		r->per_s = (double)(value - r->last) / (now - r->last_at);
+	}
+	r->last = value;
+	r->last_at = now;
+	return r->per_s;
+}
+
+double
+readout_pace_pause(double call_s)
+{
+	return scan_pause(READOUT_PACE, call_s);
+}
+
+double
+readout_walk_interval(double refresh_s, double walk_s)
+{
+	return walk_s > refresh_s ? walk_s : refresh_s;
+}
+
+bool
+readout_stale(const struct readout *x, double refresh_s, double now,
+    double *age_s)
+{
+	double age = now - x->at;
+
+	if (!x->valid)
+		return false;
+	if (age < 0)
+		age = 0;
+	if (age_s != NULL)
+		*age_s = age;
+	return age > READOUT_STALE_ROUNDS * refresh_s + READOUT_STALE_S;
+}
+
+void
+readout_duration(double s, char *buf, size_t len)
+{
+	long n;
+
+	if (!(s > 0))
+		s = 0;
+	if (s > 360000000)
+		s = 360000000;
+	n = (long)(s + 0.5);
+	if (n < 60)
+		snprintf(buf, len, "%ld s", n);
+	else if (n < 3600)
+		snprintf(buf, len, "%ldm%02lds", n / 60, n % 60);
+	else
+		snprintf(buf, len, "%ldh%02ldm", n / 3600, n % 3600 / 60);
+}
+
+void
+readout_route_text(const struct readout *x, size_t route, double now,
+    char *buf, size_t len)
+{
+	const struct route_keys *rk = &x->routes[route];
+	char count[48] = "", ago[24], next[24], state[300];
+	const char *sep;
+
+	if (rk->known)
+		snprintf(count, sizeof count, "%s%zu keys", rk->over ? ">" : "",
+		    rk->count);
+	if (rk->counting && rk->progress >= 0)
+		snprintf(state, sizeof state, "counting %d%%",
+		    (int)(rk->progress * 100));
+	else if (rk->counting)
+		snprintf(state, sizeof state, "count queued");
+	else if (rk->error[0] != '\0')
+		snprintf(state, sizeof state, "count failed: %s", rk->error);
+	else if (rk->known) {
+		readout_duration(now - rk->at, ago, sizeof ago);
+		snprintf(state, sizeof state, "counted %s ago", ago);
+	} else
+		snprintf(state, sizeof state, "not counted");
+	sep = count[0] != '\0' ? ", " : "";
+	if (!rk->counting && x->walk_next > 0) {
+		readout_duration(x->walk_next - now, next, sizeof next);
+		snprintf(buf, len, "%s%s%s, next in %s", count, sep, state,
+		    next);
+	} else
+		snprintf(buf, len, "%s%s%s", count, sep, state);
+}
+
+/* Route counts ---------------------------------------------------------------- */
+
+static void	walk_route(struct readouts *, size_t);
+
 static void
 ttl_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 {
 	struct ttl_ctx *c = arg;
-	struct route_keys *rk = &c->ro->r.routes[c->route];
-
 	struct readouts *ro = c->ro;
+	struct route_keys *rk = &ro->r.routes[c->route];
 
 	(void)r;
 	(void)err;
@@ -200,17 +330,31 @@ ttl_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 }
 
 static void
+count_step(struct scan *s, void *arg)
+{
+	struct readouts *ro = arg;
+	struct route_keys *rk = &ro->r.routes[ro->walk_route];
+	double p = scan_progress(s);
+
+	/* Redraw when the percentage moves, not on every call. */
+	if ((int)(p * 100) != (int)(rk->progress * 100)) {
+		rk->progress = p;
+		notify(ro);
+	}
+}
+
+static void
 count_done(struct scan *s, void *arg)
 {
-	struct ttl_ctx *c = arg;
-	struct readouts *ro = c->ro;
-	struct route_keys *rk = &ro->r.routes[c->route];
+	struct readouts *ro = arg;
+	size_t route = ro->walk_route;
+	struct route_keys *rk = &ro->r.routes[route];
 	const struct scan_result *res = scan_result(s);
 	const char *argv[2];
 	size_t lens[2], i;
 	struct ttl_ctx *t;
 
-	ro->scans[c->route] = NULL;	/* c is ro->routectx[route] */
+	ro->scan = NULL;
 	rk->counting = false;
 	rk->at = loop_now();
 	if (res->failed)
@@ -232,7 +376,7 @@ count_done(struct scan *s, void *arg)
 			rk->nsample++;
 			t = xcalloc(1, sizeof *t);
 			t->ro = ro;
-			t->route = c->route;
+			t->route = route;
 			t->i = i;
 			argv[0] = "PTTL";
 			lens[0] = 4;
@@ -244,28 +388,86 @@ count_done(struct scan *s, void *arg)
 		}
 	}
 	scan_free(s);
+	walk_route(ro, route + 1);
 	notify(ro);
 }
 
+/* Starts counting route i or the next one with keys; after the last, plans
+ * the next walk (paced) or leaves it to the next refresh. */
 static void
-count_routes(struct readouts *ro)
+walk_route(struct readouts *ro, size_t i)
 {
 	struct scan_opts o;
+	double interval;
+
+	while (i < ro->rb->nroutes && ro->rb->routes[i].nkeys == 0)
+		i++;
+	if (i >= ro->rb->nroutes) {
+		ro->r.walk_s = loop_now() - ro->walk_started;
+		if (ro->paced) {
+			interval = readout_walk_interval(ro->rb->redis.refresh_s,
+			    ro->r.walk_s);
+			ro->r.walk_next = loop_now() + interval;
+			timer_arm(ro->walk_timer, interval);
+		}
+		return;
+	}
+	memset(&o, 0, sizeof o);
+	o.patterns = ro->rb->routes[i].keys;
+	o.npatterns = ro->rb->routes[i].nkeys;
+	o.limit = READOUT_COUNT_LIMIT;
+	o.sample = READOUT_SAMPLE;
+	if (ro->paced) {
+		o.pace = READOUT_PACE;
+		o.step = count_step;
+	}
+	ro->walk_route = i;
+	ro->r.routes[i].progress = 0;
+	ro->scan = scan_start(ro->redis, &o, count_done, ro);
+}
+
+/* A whole walk: every route with keys is queued, then counted in turn. */
+static void
+walk_start(struct readouts *ro)
+{
 	size_t i;
 
+	if (ro->scan != NULL)
+		return;
+	timer_disarm(ro->walk_timer);
+	ro->r.walk_next = 0;
+	ro->walk_started = loop_now();
 	for (i = 0; i < ro->rb->nroutes; i++) {
-		if (ro->rb->routes[i].nkeys == 0 || ro->scans[i] != NULL)
+		if (ro->rb->routes[i].nkeys == 0)
 			continue;
-		memset(&o, 0, sizeof o);
-		o.patterns = ro->rb->routes[i].keys;
-		o.npatterns = ro->rb->routes[i].nkeys;
-		o.limit = READOUT_COUNT_LIMIT;
-		o.sample = READOUT_SAMPLE;
 		ro->r.routes[i].counting = true;
-		ro->scans[i] = scan_start(ro->redis, &o, count_done,
-		    &ro->routectx[i]);
+		ro->r.routes[i].progress = -1;
 	}
+	walk_route(ro, 0);
 }
+
+static void
+walk_due(void *arg)
+{
+	struct readouts *ro = arg;
+
+	walk_start(ro);
+	notify(ro);
+}
+
+void
+readouts_recount(struct readouts *ro)
+{
+	if (ro->scan != NULL) {
+		scan_cancel(ro->scan);
+		ro->scan = NULL;
+		ro->r.routes[ro->walk_route].counting = false;
+	}
+	walk_start(ro);
+	notify(ro);
+}
+
+/* INFO, PING, DBSIZE ------------------------------------------------------------ */
 
 static void
 dbsize_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
@@ -283,7 +485,9 @@ dbsize_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		    "count");
 	else
 		ro->r.dbsize = rep->integer;
-	ro->r.at = loop_now();
+	if (ro->denied == INFO_NSECTIONS)
+		round_problem(ro, "INFO refused: %s", ro->denied_why);
+	ro->denied = 0;
 	if (ro->round_why[0] != '\0') {
 		ro->r.state = READOUT_UNKNOWN;
 		snprintf(ro->r.why, sizeof ro->r.why, "%s", ro->round_why);
@@ -297,53 +501,184 @@ dbsize_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 }
 
 static void
-info_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
+info_server(struct readouts *ro, const char *s, size_t n)
 {
-	struct readouts *ro = arg;
+	long long v;
+
+	ro->mode[0] = '\0';
+	ro->cluster = false;
+	/* Valkey 8 names it server_mode. */
+	if (!info_text(s, n, "redis_mode", ro->mode, sizeof ro->mode))
+		info_text(s, n, "server_mode", ro->mode, sizeof ro->mode);
+	if (info_field(s, n, "cluster_enabled", &v))
+		ro->cluster = v == 1;
+	if (strcmp(ro->mode, "sentinel") == 0)
+		round_problem(ro, "a Sentinel (redis_mode:sentinel), not a "
+		    "data node");
+}
+
+static void
+info_clients(struct readouts *ro, const char *s, size_t n)
+{
+	long long v;
+
+	if (info_field(s, n, "connected_clients", &v))
+		ro->r.clients = v;
+}
+
+static bool
+info_memory(struct readouts *ro, const char *s, size_t n)
+{
 	struct readout *x = &ro->r;
 	long long v;
 
+	if (!info_field(s, n, "used_memory", &v)) {
+		round_problem(ro, "INFO has no used_memory");
+		return false;
+	}
+	x->used_memory = v;
+	x->maxmemory = -1;
+	if (info_field(s, n, "maxmemory", &v) && v >= 0)
+		x->maxmemory = v;
+	x->maxmemory_policy[0] = '\0';
+	info_text(s, n, "maxmemory_policy", x->maxmemory_policy,
+	    sizeof x->maxmemory_policy);
+	return true;
+}
+
+static void
+info_stats(struct readouts *ro, const char *s, size_t n)
+{
+	struct readout *x = &ro->r;
+	double now = loop_now();
+	long long v;
+
+	if (info_field(s, n, "keyspace_hits", &v)) {
+		x->hits = v;
+		rate_sample(&x->hits_rate, v, now);
+	}
+	if (info_field(s, n, "keyspace_misses", &v)) {
+		x->misses = v;
+		rate_sample(&x->misses_rate, v, now);
+	}
+	if (info_field(s, n, "evicted_keys", &v)) {
+		x->evicted = v;
+		rate_sample(&x->evicted_rate, v, now);
+	}
+	if (info_field(s, n, "instantaneous_ops_per_sec", &v))
+		x->ops_per_sec = v;
+	if (info_field(s, n, "expired_keys", &v))
+		x->expired = v;
+	x->hit_ratio = x->hits + x->misses > 0 ?
+	    (double)x->hits / (double)(x->hits + x->misses) : -1;
+	if (x->hits_rate.reset || x->misses_rate.reset ||
+	    x->evicted_rate.reset)
+		snprintf(x->rate_note, sizeof x->rate_note, "counters went "
+		    "down (restart or CONFIG RESETSTAT): rates start over");
+	else if (x->hits_rate.per_s >= 0 && x->misses_rate.per_s >= 0 &&
+	    x->evicted_rate.per_s >= 0)
+		x->rate_note[0] = '\0';
+}
+
+static void
+info_replication(struct readouts *ro, const char *s, size_t n)
+{
+	struct readout *x = &ro->r;
+	long long v;
+
+	info_role(s, n, &x->node);
+	if (x->node.mode[0] == '\0')
+		snprintf(x->node.mode, sizeof x->node.mode, "%s", ro->mode);
+	x->node.cluster = x->node.cluster || ro->cluster ||
+	    strcmp(x->node.mode, "cluster") == 0;
+	x->link_status[0] = '\0';
+	x->repl_offset = -1;
+	x->master_io_s = -1;
+	if (strcmp(x->node.role, "replica") != 0)
+		return;
+	info_text(s, n, "master_link_status", x->link_status,
+	    sizeof x->link_status);
+	if (info_field(s, n, "slave_repl_offset", &v) ||
+	    info_field(s, n, "master_repl_offset", &v))
+		x->repl_offset = v;
+	if (info_field(s, n, "master_last_io_seconds_ago", &v))
+		x->master_io_s = v;
+}
+
+static void
+info_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
+{
+	struct sec_ctx *c = arg;
+	struct readouts *ro = c->ro;
+	struct readout *x = &ro->r;
+	enum info_section sec = c->sec;
+	const char *name = section_name[sec];
+	char *e;
+
 	(void)r;
+	x->sec_ok[sec] = false;
 	if (rep == NULL) {
 		round_problem(ro, "INFO: %s", err);
+		e = esc_str(err, 0);
+		snprintf(x->sec_why[sec], sizeof x->sec_why[sec], "INFO %s: "
+		    "%s", name, e);
+		free(e);
 		return;
 	}
 	if (rep->type == REDIS_REPLY_ERROR) {
-		round_problem(ro, "INFO refused: %.*s", err_len(rep), rep->str);
+		/* A section this user may not read is said in its place;
+		   the readout is unknown only when no section is allowed. */
+		if (rep->len >= 6 && memcmp(rep->str, "NOPERM", 6) == 0) {
+			snprintf(x->sec_why[sec], sizeof x->sec_why[sec],
+			    "not permitted for this user: INFO %s", name);
+			if (ro->denied++ == 0)
+				snprintf(ro->denied_why, sizeof ro->denied_why,
+				    "%.*s", err_len(rep), rep->str);
+		} else {
+			round_problem(ro, "INFO refused: %.*s", err_len(rep),
+			    rep->str);
+			e = esc_text(rep->str, (size_t)err_len(rep), 0);
+			snprintf(x->sec_why[sec], sizeof x->sec_why[sec],
+			    "INFO %s refused: %s", name, e);
+			free(e);
+		}
 		return;
 	}
 	if (rep->type != REDIS_REPLY_STRING) {
 		round_problem(ro, "INFO answered something other than text");
+		snprintf(x->sec_why[sec], sizeof x->sec_why[sec], "INFO %s "
+		    "answered something other than text", name);
 		return;
 	}
-	info_role(rep->str, rep->len, &x->node);
-	if (strcmp(x->node.mode, "sentinel") == 0) {
-		round_problem(ro, "a Sentinel (redis_mode:sentinel), not a "
-		    "data node");
+	switch (sec) {
+	case INFO_SERVER:
+		info_server(ro, rep->str, rep->len);
+		break;
+	case INFO_CLIENTS:
+		info_clients(ro, rep->str, rep->len);
+		break;
+	case INFO_MEMORY:
+		if (!info_memory(ro, rep->str, rep->len)) {
+			snprintf(x->sec_why[sec], sizeof x->sec_why[sec],
+			    "INFO memory has no used_memory");
+			return;
+		}
+		break;
+	case INFO_STATS:
+		info_stats(ro, rep->str, rep->len);
+		break;
+	case INFO_REPLICATION:
+		info_replication(ro, rep->str, rep->len);
+		break;
+	case INFO_NSECTIONS:
 		return;
 	}
-	if (!info_field(rep->str, rep->len, "used_memory", &v)) {
-		round_problem(ro, "INFO has no used_memory");
-		return;
-	}
+	if (strcmp(ro->mode, "sentinel") == 0)
+		return;		/* not a data node: nothing it says counts */
+	x->sec_ok[sec] = true;
+	x->sec_why[sec][0] = '\0';
 	x->valid = true;
 	x->at = loop_now();
-	if (info_field(rep->str, rep->len, "used_memory", &v))
-		x->used_memory = v;
-	if (info_field(rep->str, rep->len, "keyspace_hits", &v))
-		x->hits = v;
-	if (info_field(rep->str, rep->len, "keyspace_misses", &v))
-		x->misses = v;
-	if (info_field(rep->str, rep->len, "instantaneous_ops_per_sec", &v))
-		x->ops_per_sec = v;
-	if (info_field(rep->str, rep->len, "evicted_keys", &v))
-		x->evicted = v;
-	if (info_field(rep->str, rep->len, "expired_keys", &v))
-		x->expired = v;
-	if (info_field(rep->str, rep->len, "connected_clients", &v))
-		x->clients = v;
-	x->hit_ratio = x->hits + x->misses > 0 ?
-	    (double)x->hits / (double)(x->hits + x->misses) : -1;
 }
 
 static void
@@ -360,19 +695,30 @@ ping_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 void
 readouts_refresh(struct readouts *ro)
 {
-	const char *ping[] = { "PING" }, *info[] = { "INFO" },
-	    *dbsize[] = { "DBSIZE" };
+	const char *ping[] = { "PING" }, *dbsize[] = { "DBSIZE" };
+	const char *info[2] = { "INFO", NULL };
+	int sec;
 
 	if (redis_status(ro->redis)->state != REDIS_UP || ro->busy)
 		return;
 	ro->ping_sent = loop_now();
+	ro->denied = 0;
 	/* Pipelined; the last reply ends the round. */
-	if (redis_commandv(ro->redis, ping_reply, ro, 1, ping) != 0 ||
-	    redis_commandv(ro->redis, info_reply, ro, 1, info) != 0 ||
-	    redis_commandv(ro->redis, dbsize_reply, ro, 1, dbsize) != 0)
+	if (redis_commandv(ro->redis, ping_reply, ro, 1, ping) != 0)
+		return;
+	for (sec = 0; sec < INFO_NSECTIONS; sec++) {
+		info[1] = section_name[sec];
+		if (redis_commandv(ro->redis, info_reply, &ro->secctx[sec], 2,
+		    info) != 0)
+			return;
+	}
+	if (redis_commandv(ro->redis, dbsize_reply, ro, 1, dbsize) != 0)
 		return;
 	ro->busy = true;
-	count_routes(ro);
+	/* On the timer, walks come when walk_timer says (the first one
+	   now); alone, each refresh counts unless a walk is running. */
+	if (!ro->paced || (ro->r.walk_next == 0 && !timer_armed(ro->walk_timer)))
+		walk_start(ro);
 }
 
 static void
@@ -380,8 +726,14 @@ tick(void *arg)
 {
 	struct readouts *ro = arg;
 
+	double next = ro->rb->redis.refresh_s;
+
 	readouts_refresh(ro);
-	timer_arm(ro->tick, ro->rb->redis.refresh_s);
+	/* Not connected yet (or again): look soon, not a whole interval
+	   later. */
+	if (redis_status(ro->redis)->state != REDIS_UP && next > 0.25)
+		next = 0.25;
+	timer_arm(ro->tick, next);
 }
 
 struct readouts *
@@ -389,6 +741,7 @@ readouts_new(struct loop *l, struct redis *r, const struct runbook *rb,
     void (*changed)(void *), void *arg)
 {
 	struct readouts *ro = xcalloc(1, sizeof *ro);
+	int sec;
 
 	ro->loop = l;
 	ro->redis = r;
@@ -397,21 +750,29 @@ readouts_new(struct loop *l, struct redis *r, const struct runbook *rb,
 	ro->arg = arg;
 	ro->r.hit_ratio = -1;
 	ro->r.ping_ms = -1;
+	ro->r.used_memory = -1;
+	ro->r.maxmemory = -1;
+	ro->r.clients = -1;
+	ro->r.repl_offset = -1;
+	ro->r.master_io_s = -1;
+	ro->r.hits_rate.per_s = -1;
+	ro->r.misses_rate.per_s = -1;
+	ro->r.evicted_rate.per_s = -1;
+	for (sec = 0; sec < INFO_NSECTIONS; sec++) {
+		ro->secctx[sec].ro = ro;
+		ro->secctx[sec].sec = (enum info_section)sec;
+	}
 	ro->r.nroutes = rb->nroutes;
 	ro->r.routes = xcalloc(rb->nroutes + 1, sizeof *ro->r.routes);
-	ro->scans = xcalloc(rb->nroutes + 1, sizeof *ro->scans);
-	ro->routectx = xcalloc(rb->nroutes + 1, sizeof *ro->routectx);
-	for (size_t i = 0; i < rb->nroutes; i++) {
-		ro->routectx[i].ro = ro;
-		ro->routectx[i].route = i;
-	}
 	ro->tick = timer_new(l, tick, ro);
+	ro->walk_timer = timer_new(l, walk_due, ro);
 	return ro;
 }
 
 void
 readouts_start(struct readouts *ro)
 {
+	ro->paced = true;
 	timer_arm(ro->tick, 0);
 }
 
@@ -429,14 +790,12 @@ readouts_free(struct readouts *ro)
 	if (ro == NULL)
 		return;
 	timer_free(ro->tick);
-	for (i = 0; i < ro->r.nroutes; i++) {
-		if (ro->scans[i] != NULL)
-			scan_cancel(ro->scans[i]);
+	timer_free(ro->walk_timer);
+	if (ro->scan != NULL)
+		scan_cancel(ro->scan);
+	for (i = 0; i < ro->r.nroutes; i++)
 		for (j = 0; j < ro->r.routes[i].nsample; j++)
 			free(ro->r.routes[i].sample[j]);
-	}
-	free(ro->scans);
-	free(ro->routectx);
 	free(ro->r.routes);
 	free(ro);
 }

@@ -1,13 +1,24 @@
 /* readout.h: live Redis readouts on a timer (the runbook's refresh_s):
- * PING round trip, used memory, keyspace hits and misses and the hit ratio,
- * instantaneous ops/s, evicted and expired keys, connected clients, DBSIZE,
- * and per route the number of keys matching its patterns with a small
- * sample and their TTLs, the node's role and whether it is in cluster
- * mode.  All of it is read-only.
+ * PING round trip, used memory against maxmemory and the policy, keyspace
+ * hits, misses and evictions per second (between two INFO samples),
+ * instantaneous ops/s, connected clients, DBSIZE, the node's role (and on a
+ * replica the link status, offset and last I/O), and per route the number
+ * of keys matching its patterns with a small sample and their TTLs.  All
+ * of it is read-only.
  *
- * Unknown is unknown: a round whose INFO or DBSIZE did not complete, was
- * refused (NOPERM, unknown command) or came from a Sentinel leaves the
- * readout READOUT_UNKNOWN with the reason, never zeros that look real. */
+ * INFO is asked per section (server, clients, memory, stats, replication):
+ * a section the user may not read (NOPERM) is named as such and the others
+ * still show.  Unknown is unknown: a round whose INFO or DBSIZE did not
+ * complete, was refused or came from a Sentinel leaves the readout
+ * READOUT_UNKNOWN with the reason, never zeros that look real; a rate is
+ * unknown (<0) until two samples exist, and a counter that went down
+ * (restart, CONFIG RESETSTAT) starts it over with a note.
+ *
+ * Watching costs little: once readouts_start() runs them on the timer, the
+ * route counts walk one route at a time, paced (after each SCAN call a
+ * pause of READOUT_PACE times its round trip), and the next walk waits
+ * readout_walk_interval() after the last one ended.  readouts_refresh()
+ * alone (rehearse check) walks at full speed. */
 #ifndef REHEARSE_READOUT_H
 #define REHEARSE_READOUT_H
 
@@ -19,10 +30,19 @@
 
 #define READOUT_SAMPLE		5
 #define READOUT_COUNT_LIMIT	1000000	/* count no further than this */
+/* A paced walk pauses this many times each SCAN call's round trip: SCAN
+ * then takes under 1/(1+READOUT_PACE) (2%) of the server's time while a walk
+ * runs, and about half of that over time (see readout_walk_interval). */
+#define READOUT_PACE		50.0
+/* A readout is stale (drawn dimmed, with its age) once its last INFO is
+ * older than this many refresh intervals plus READOUT_STALE_S. */
+#define READOUT_STALE_ROUNDS	2.0
+#define READOUT_STALE_S		1.0
 
 struct route_keys {
 	bool		 known;		/* counted at least once */
-	bool		 counting;	/* a walk is running */
+	bool		 counting;	/* a walk is running or queued */
+	double		 progress;	/* of the running walk, 0..1; <0 queued */
 	size_t		 count;
 	bool		 over;		/* more than READOUT_COUNT_LIMIT */
 	double		 at;		/* loop_now() of the last count */
@@ -31,6 +51,25 @@ struct route_keys {
 	size_t		 sample_len[READOUT_SAMPLE];
 	long long	 sample_ttl_ms[READOUT_SAMPLE];	/* -1: none, -2: gone */
 	size_t		 nsample;
+};
+
+/* A counter read twice: its rate per second between the two samples. */
+struct rate {
+	bool		 have;		/* a sample was taken */
+	long long	 last;		/* its value */
+	double		 last_at;	/* and when (seconds) */
+	double		 per_s;		/* <0: unknown (one sample, or reset) */
+	bool		 reset;		/* the last sample went down */
+};
+
+/* The INFO sections a round asks for. */
+enum info_section {
+	INFO_SERVER,
+	INFO_CLIENTS,
+	INFO_MEMORY,
+	INFO_STATS,
+	INFO_REPLICATION,
+	INFO_NSECTIONS
 };
 
 enum readout_state {
@@ -57,18 +96,34 @@ struct readout {
 	bool		 valid;		/* INFO was read at least once */
 	double		 at;		/* loop_now() of the last INFO */
 	double		 ping_ms;
-	long long	 used_memory;
-	long long	 hits;
+	/* Per section: read in the last round; else why not ("not
+	   permitted for this user: INFO memory", or the error). */
+	bool		 sec_ok[INFO_NSECTIONS];
+	char		 sec_why[INFO_NSECTIONS][200];
+	long long	 used_memory;	/* <0: unknown */
+	long long	 maxmemory;	/* 0: no limit; <0: unknown */
+	char		 maxmemory_policy[32];	/* "" unknown; escaped */
+	long long	 hits;		/* lifetime counters, as INFO says */
 	long long	 misses;
-	double		 hit_ratio;	/* <0 when there was no lookup */
+	double		 hit_ratio;	/* lifetime; <0 when no lookup (check) */
+	struct rate	 hits_rate;	/* per second, between samples */
+	struct rate	 misses_rate;
+	struct rate	 evicted_rate;
+	char		 rate_note[128];	/* "" or why a rate started over */
 	long long	 ops_per_sec;
 	long long	 evicted;
 	long long	 expired;
-	long long	 clients;
+	long long	 clients;	/* <0: unknown */
+	char		 link_status[16];	/* replicas: master_link_status */
+	long long	 repl_offset;	/* replicas: slave_repl_offset; <0 */
+	long long	 master_io_s;	/* replicas: master_last_io_seconds_ago */
 	long long	 dbsize;
 	struct route_keys *routes;	/* one per runbook route */
 	size_t		 nroutes;
 	unsigned long	 rounds;	/* completed refreshes */
+	double		 walk_next;	/* loop_now() of the next walk; 0: none
+					   planned (one is running or off) */
+	double		 walk_s;	/* wall time of the last whole walk */
 };
 
 struct readouts;
@@ -79,9 +134,34 @@ struct readouts	*readouts_new(struct loop *, struct redis *,
 		     const struct runbook *, void (*changed)(void *), void *arg);
 /* Free after redis_free(): replies that fail then still find the readouts. */
 void		 readouts_free(struct readouts *);
+/* Refreshes on the timer, route counts paced (see above). */
 void		 readouts_start(struct readouts *);
 /* Refreshes now (the user pressed a key, or a test wants fresh numbers). */
 void		 readouts_refresh(struct readouts *);
+/* Counts the routes again now: stops a walk that runs, starts over. */
+void		 readouts_recount(struct readouts *);
+/* Whether the readout is older than it should be at now (the server
+ * stopped answering or the connection is down); its age in *age_s. */
+bool		 readout_stale(const struct readout *, double refresh_s,
+		     double now, double *age_s);
+/* Takes a sample of a counter at now (seconds): the rate since the last
+ * sample, or <0 for the first sample or a counter that went down (then
+ * r->reset is set); a sample at the same instant changes nothing.
+ * Returns r->per_s. */
+double		 rate_sample(struct rate *, long long value, double now);
+/* The pause after a paced SCAN call whose round trip took call_s. */
+double		 readout_pace_pause(double call_s);
+/* How long after a whole walk that took walk_s the next one starts: the
+ * refresh interval, or the walk's own duration when that is longer. */
+double		 readout_walk_interval(double refresh_s, double walk_s);
+/* "server", "memory": the section's name as INFO takes it. */
+const char	*readout_section_name(int section);
+/* "42 s", "1m10s", "2h05m": a duration for the screen. */
+void		 readout_duration(double s, char *buf, size_t len);
+/* One route's count line after its name: "1234 keys, counted 42 s ago,
+ * next in 1m10s", "counting 38%", "queued", or the error. */
+void		 readout_route_text(const struct readout *, size_t route,
+		     double now, char *buf, size_t len);
 const struct readout *readouts_get(const struct readouts *);
 /* Parses the value of field in an INFO reply; false when absent. */
 bool		 info_field(const char *info, size_t len, const char *field,

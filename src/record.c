@@ -170,7 +170,11 @@ sum_session_start(struct buf *b, json_t *o)
 	add_fmt(b, o, "\"{data.runbook.title}\" by {actor} on {data.hostname} "
 	    "({data.runbook.path}");
 	buf_adds(b, json_is_true(json_object_get(json_object_get(o, "data"),
-	    "sealed")) ? ", sealed)" : ")");
+	    "sealed")) ? ", sealed" : "");
+	if (json_is_string(json_object_get(json_object_get(o, "data"),
+	    "redis_user")))
+		add_fmt(b, o, ", Redis user {data.redis_user}");
+	buf_adds(b, ")");
 }
 
 static void

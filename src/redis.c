@@ -21,11 +21,14 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/read.h>
 
 #include "redis.h"
 #include "textesc.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 #define BACKOFF_FIRST	0.25	/* seconds */
@@ -46,13 +49,20 @@ struct redis {
 	const struct rb_redis *cfg;
 	char		*password;
 	/*
-	 * The connection.  bev is the bufferevent rehearse reads and writes;
-	 * today it sits on the socket, later a TLS filter
-	 * (bufferevent_openssl_filter_new) can be put on top of it and bev
-	 * becomes the filter, nothing else changes.  NULL when not connected.
+	 * The connection.  bev is the bufferevent rehearse reads and writes:
+	 * the socket's, or for rediss:// the TLS filter put on it once TCP is
+	 * connected (bufferevent_openssl_filter_new; freeing the filter frees
+	 * the SSL and the socket).  NULL when not connected.
 	 */
 	struct bufferevent *bev;
-	bool		 connected;	/* TCP (or unix) connect finished */
+	bool		 connected;	/* connected (TLS: handshake done) */
+	struct tls_ctx	*tls;		/* rediss://: built once, or NULL */
+	char		*setup_error;	/* the TLS files could not be used */
+	SSL		*ssl;		/* the filter's, while there is one */
+	/* redis:// reset before any reply: a TLS handshake on the same port
+	 * tells "this port speaks TLS" from other resets. */
+	bool		 probing;
+	char		 probe_why[256];	/* the reset, if it is not TLS */
 	redisReader	*reader;	/* fresh for every connection */
 	redisReplyObjectFunctions fns;	/* hiredis' own, wrapped */
 	const redisReplyObjectFunctions *hfns;
@@ -120,8 +130,9 @@ set_state(struct redis *r, enum redis_state s)
 		r->on_state(r, r->on_state_arg);
 }
 
-struct redis *
-redis_new(struct loop *l, const struct rb_redis *cfg, const char *password)
+/* A connection without its TLS context. */
+static struct redis *
+redis_make(struct loop *l, const struct rb_redis *cfg, const char *password)
 {
 	struct redis *r = xcalloc(1, sizeof *r);
 
@@ -141,10 +152,23 @@ redis_new(struct loop *l, const struct rb_redis *cfg, const char *password)
 }
 
 struct redis *
+redis_new(struct loop *l, const struct rb_redis *cfg, const char *password)
+{
+	struct redis *r = redis_make(l, cfg, password);
+
+	if (cfg->tls.on && cfg->kind == REDIS_TCP)
+		r->tls = tls_ctx_new(&cfg->tls, "redis.tls", &r->setup_error);
+	return r;
+}
+
+struct redis *
 redis_new_like(const struct redis *r)
 {
-	struct redis *n = redis_new(r->loop, r->cfg, r->password);
+	struct redis *n = redis_make(r->loop, r->cfg, r->password);
 
+	n->tls = tls_ctx_ref(r->tls);
+	if (r->setup_error != NULL)
+		n->setup_error = xstrdup(r->setup_error);
 	/* Sentinel: the node r is connected to now (its address came from
 	 * the resolver), held to the same role. */
 	n->expect = r->expect;
@@ -153,6 +177,18 @@ redis_new_like(const struct redis *r)
 		n->to_port = r->to_port;
 	}
 	return n;
+}
+
+const char *
+redis_setup_error(const struct redis *r)
+{
+	return r->setup_error;
+}
+
+bool
+redis_tls_unchecked(const struct redis *r)
+{
+	return r->tls != NULL && !tls_ctx_verifies(r->tls);
 }
 
 struct event_base *
@@ -241,6 +277,8 @@ drop_connection(struct redis *r)
 		bufferevent_free(r->bev);	/* closes the socket */
 		r->bev = NULL;
 	}
+	r->ssl = NULL;
+	r->probing = false;
 	if (r->reader != NULL) {
 		redisReaderFree(r->reader);
 		r->reader = NULL;
@@ -300,6 +338,17 @@ deadline_fired(void *arg)
 
 	if (r->head != NULL && r->head->deadline <= now)
 		go_down(r, "no reply within %ld ms", r->cfg->timeout_ms);
+	else if (r->head == NULL && r->st.state == REDIS_CONNECTING &&
+	    r->probing)
+		go_down(r, "%s", r->probe_why);
+	else if (r->head == NULL && r->st.state == REDIS_CONNECTING &&
+	    r->ssl != NULL && !tls_heard(r->ssl))
+		go_down(r, "this port does not speak TLS (no answer to the TLS "
+		    "handshake within %ld ms)", r->cfg->timeout_ms);
+	else if (r->head == NULL && r->st.state == REDIS_CONNECTING &&
+	    r->ssl != NULL)
+		go_down(r, "TLS: the handshake did not finish within %ld ms",
+		    r->cfg->timeout_ms);
 	else if (r->head == NULL && r->st.state == REDIS_CONNECTING)
 		go_down(r, "cannot connect within %ld ms", r->cfg->timeout_ms);
 	else
@@ -628,6 +677,15 @@ read_burst(struct redis *r, struct evbuffer *in, unsigned long gen)
 	 * connection, and the buffer with it. */
 	while (evbuffer_peek(in, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
 		n = v.iov_len < READ_CHUNK ? v.iov_len : READ_CHUNK;
+		/* A TLS alert record (type 21, version 3.x) as the first
+		 * answer to a plaintext handshake. */
+		if (r->fed == 0 && r->ssl == NULL && r->st.state ==
+		    REDIS_CONNECTING && v.iov_len >= 2 &&
+		    ((unsigned char *)v.iov_base)[0] == 0x15 &&
+		    ((unsigned char *)v.iov_base)[1] == 0x03) {
+			go_down(r, "this port speaks TLS: use rediss://");
+			return;
+		}
 		if (redisReaderFeed(r->reader, v.iov_base, n) != REDIS_OK) {
 			protocol_error(r);
 			return;
@@ -693,6 +751,10 @@ handshake_step(struct redis *r, redisReply *rep, const char *err, void *arg)
 		if (strncmp(rep->str, "NOAUTH", 6) == 0)
 			go_down(r, "the server needs a password (set "
 			    "password_env)");
+		else if (strcmp(what, "AUTH") == 0 && r->cfg->user != NULL)
+			go_down(r, "the server refused user '%s' (%s)%s",
+			    r->cfg->user, e, r->password == NULL ? "; no password "
+			    "was given (password_env)" : "");
 		else if (strcmp(what, "AUTH") == 0)
 			go_down(r, "authentication failed: %s", e);
 		else if (strcmp(what, "SELECT") == 0)
@@ -782,11 +844,13 @@ start_handshake(struct redis *r)
 	new_reader(r);
 	/* Reading starts now: nothing can be read before there is a reader. */
 	bufferevent_enable(r->bev, EV_READ);
-	if (r->password != NULL) {
+	/* An ACL user without a password is a nopass user: Redis 6+ and
+	 * Valkey take any password for those, the empty one included. */
+	if (r->password != NULL || r->cfg->user != NULL) {
 		argv[n++] = "AUTH";
 		if (r->cfg->user != NULL)
 			argv[n++] = r->cfg->user;
-		argv[n++] = r->password;
+		argv[n++] = r->password != NULL ? r->password : "";
 		for (int i = 0; i < n; i++)
 			lens[i] = strlen(argv[i]);
 		send_cmd(r, handshake_step, step_auth, n, argv, lens);
@@ -813,22 +877,173 @@ start_handshake(struct redis *r)
 		go_down(r, "cannot send to Redis");
 }
 
+static void	event_cb(struct bufferevent *, short, void *);
+static int	open_socket(struct redis *, char *, size_t);
+
+/* Puts a TLS filter on bev (the connected socket) with ssl; bev becomes
+ * the filter's.  Returns false when it went down. */
+static bool
+put_filter(struct redis *r, SSL *ssl, bufferevent_event_cb cb)
+{
+	struct bufferevent *f, *under = r->bev;
+
+	f = bufferevent_openssl_filter_new(loop_base(r->loop), under, ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (f == NULL) {	/* libevent freed ssl (BEV_OPT_CLOSE_ON_FREE) */
+		go_down(r, "TLS: cannot start a TLS connection");
+		return false;
+	}
+	r->bev = f;
+	r->ssl = ssl;
+	/* A peer that closes without close_notify: an EOF, not an error. */
+	bufferevent_openssl_set_allow_dirty_shutdown(f, 1);
+	bufferevent_setcb(f, read_cb, NULL, cb, r);
+	bufferevent_enable(f, EV_WRITE);
+	/* A filter on a connected bufferevent waits for the socket's write
+	 * callback to start the handshake, and with nothing written that
+	 * never comes: called once, from the loop, it sends the ClientHello. */
+	bufferevent_trigger(under, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
+	return true;
+}
+
+/* TCP is up: the TLS handshake, bounded by the connect deadline. */
+static void
+start_tls(struct redis *r)
+{
+	char msg[256];
+	SSL *ssl;
+
+	/* With Sentinel, the name checked is the one the sentinels gave. */
+	if ((ssl = tls_ssl_new(r->tls, r->to_host != NULL ? r->to_host :
+	    r->cfg->host, msg, sizeof msg)) == NULL)
+		go_down(r, "%s", msg);
+	else
+		put_filter(r, ssl, event_cb);
+}
+
+static void
+probe_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct redis *r = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		go_down(r, "this port speaks TLS: use rediss://");
+	else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		go_down(r, "%s", r->probe_why);
+}
+
+/*
+ * redis:// was reset (or closed) before any reply.  A Redis TLS port does
+ * that to a plaintext command, and so do other things: a TLS handshake on
+ * the same port (nothing checked, nothing sent after it) tells which.
+ * Returns false when it cannot be tried (why stands).
+ */
+static bool
+probe_tls(struct redis *r, const char *why)
+{
+	struct pending *p;
+	char msg[256];
+	SSL *ssl;
+	int fd;
+
+	if (r->cfg->kind != REDIS_TCP || r->tls != NULL || r->probing ||
+	    r->fed != 0 || r->st.state != REDIS_CONNECTING ||
+	    (ssl = tls_probe_ssl()) == NULL)
+		return false;
+	snprintf(r->probe_why, sizeof r->probe_why, "%s", why);
+	drop_connection(r);
+	/* Only the handshake's own steps are waiting: dropped unanswered. */
+	while ((p = r->head) != NULL) {
+		r->head = p->next;
+		free(p);
+	}
+	r->tail = NULL;
+	r->npending = 0;
+	if ((fd = open_socket(r, msg, sizeof msg)) < 0 ||
+	    (r->bev = bufferevent_socket_new(loop_base(r->loop), fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL ||
+	    bufferevent_socket_connect(r->bev, NULL, 0) != 0) {
+		SSL_free(ssl);
+		go_down(r, "%s", r->probe_why);
+		return true;
+	}
+	if (!put_filter(r, ssl, probe_cb))
+		return true;
+	r->ssl = NULL;		/* not a rediss:// connection */
+	r->probing = true;
+	r->connect_started = loop_now();
+	arm_deadline(r);
+	return true;
+}
+
+/* Why the TLS connection failed, from OpenSSL's queue of bev. */
+static void
+tls_down(struct redis *r, struct bufferevent *bev, int sockerr)
+{
+	unsigned long e, first = 0;
+	char msg[256];
+
+	/* Handed back newest first, so the last is the cause; libevent
+	 * queues SSL_get_error()'s code too (SSL_ERROR_SSL...), which is
+	 * not an OpenSSL error (no library). */
+	while ((e = bufferevent_get_openssl_error(bev)) != 0)
+		if (ERR_GET_LIB(e) != 0)
+			first = e;
+	if (r->st.state == REDIS_CONNECTING)
+		tls_explain(r->ssl, first, sockerr != 0 ?
+		    evutil_socket_error_to_string(sockerr) : NULL, msg,
+		    sizeof msg);
+	else if (first != 0)
+		snprintf(msg, sizeof msg, "TLS: %s",
+		    ERR_reason_error_string(first) != NULL ?
+		    ERR_reason_error_string(first) : "error");
+	else
+		snprintf(msg, sizeof msg, "%s", sockerr != 0 ?
+		    evutil_socket_error_to_string(sockerr) : "connection lost");
+	go_down(r, "%s", msg);
+}
+
 static void
 event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct redis *r = arg;
 	int e = EVUTIL_SOCKET_ERROR();
+	unsigned long gen = r->gen;
+	char why[256];
 
-	(void)bev;
+	/* The TLS filter reports the end before the bytes that came with
+	 * it have been read: they are read first (a reply, an error). */
+	if (!(what & BEV_EVENT_CONNECTED) && r->reader != NULL &&
+	    evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+		read_cb(bev, r);
+		if (r->gen != gen)
+			return;
+	}
 	if (what & BEV_EVENT_CONNECTED) {
-		start_handshake(r);
+		if (r->tls != NULL && r->ssl == NULL)
+			start_tls(r);
+		else
+			start_handshake(r);
+		return;
+	}
+	if (r->ssl != NULL && (what & BEV_EVENT_ERROR)) {
+		tls_down(r, bev, e);
+		return;
+	}
+	if (r->ssl != NULL && !r->connected) {
+		tls_down(r, bev, 0);	/* closed during the handshake */
 		return;
 	}
 	if (what & BEV_EVENT_EOF)
-		go_down(r, "connection closed");
+		snprintf(why, sizeof why, "connection closed");
 	else if (what & BEV_EVENT_ERROR)
-		go_down(r, "%s", e != 0 ? evutil_socket_error_to_string(e) :
-		    "connection lost");
+		snprintf(why, sizeof why, "%s", e != 0 ?
+		    evutil_socket_error_to_string(e) : "connection lost");
+	else
+		return;
+	if (!r->connected || !probe_tls(r, why))
+		go_down(r, "%s", why);
 }
 
 /* Opens a non-blocking, close-on-exec socket and starts connecting.
@@ -896,6 +1111,10 @@ redis_connect(struct redis *r)
 		return;
 	r->connect_started = loop_now();
 	set_state(r, REDIS_CONNECTING);
+	if (r->setup_error != NULL) {
+		go_down(r, "%s", r->setup_error);
+		return;
+	}
 	if (r->resolve != NULL) {
 		r->resolving = true;
 		r->resolve(r, r->resolve_arg);
@@ -1007,6 +1226,8 @@ redis_free(struct redis *r)
 	timer_free(r->deadline);
 	timer_free(r->retry);
 	free(r->to_host);
+	tls_ctx_free(r->tls);
+	free(r->setup_error);
 	if (r->password != NULL) {
 		explicit_bzero(r->password, strlen(r->password));
 		free(r->password);

@@ -11,7 +11,12 @@
  * connection with a named error, every waiting command fails with it, and
  * the connection comes back after the backoff.  A late reply can never pair
  * with the next command.  Keys travel as argv, never formatted into a
- * command string. */
+ * command string.
+ *
+ * rediss:// (redis.tls): once TCP is connected a TLS filter is put on the
+ * bufferevent; the handshake is bounded by timeout_ms like the connect,
+ * and its failures are named (tls.h).  redis:// reset before any reply is
+ * probed with a TLS handshake to tell "this port speaks TLS". */
 #ifndef REHEARSE_REDIS_H
 #define REHEARSE_REDIS_H
 
@@ -59,6 +64,11 @@ void		 redis_free(struct redis *);
  * started), for a caller that needs a connection of its own.  With
  * Sentinel: to the node r is connected to now, not resolved again. */
 struct redis	*redis_new_like(const struct redis *r);
+/* Why the connection cannot even be tried (redis.tls files that cannot
+ * be read or used, the runbook field named), or NULL. */
+const char	*redis_setup_error(const struct redis *);
+/* rediss:// with verify: false: the server's certificate is not checked. */
+bool		 redis_tls_unchecked(const struct redis *);
 /* Starts connecting (and reconnecting whenever the connection is lost). */
 void		 redis_start(struct redis *);
 const struct redis_status *redis_status(const struct redis *);

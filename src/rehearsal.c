@@ -325,23 +325,16 @@ master_changed(const struct sentinel_change *c, void *arg)
 
 /* Redis (waited for, briefly, with REHEARSAL_SETTLE) and HTTP. */
 static void
-connect_all(struct rehearsal *rh, unsigned parts, const char *password,
-    const char *spassword)
+connect_all(struct rehearsal *rh, unsigned parts)
 {
 	if (parts & REHEARSAL_HTTP)
 		rh->http = http_new(rh->loop);
-	if (!(parts & REHEARSAL_REDIS) || !rh->rb->has_redis)
+	if (rh->redis == NULL)
 		return;
-	if (rh->rb->redis.nsentinels > 0) {
-		rh->sentinel = sentinel_new(rh->loop, &rh->rb->redis, password,
-		    spassword);
-		sentinel_on_change(rh->sentinel, master_changed, rh);
-		rh->redis = sentinel_master(rh->sentinel);
+	if (rh->sentinel != NULL)
 		sentinel_start(rh->sentinel);
-	} else {
-		rh->redis = redis_new(rh->loop, &rh->rb->redis, password);
+	else
 		redis_start(rh->redis);
-	}
 	if (parts & REHEARSAL_SETTLE)
 		loop_run_until(rh->loop, redis_settled, rh->redis, 2.0 + 3.0 *
 		    (double)rh->rb->redis.timeout_ms / 1000.0);
@@ -394,15 +387,34 @@ rehearsal_open(const struct rehearsal_opts *o, char **cause)
 		    rh->rb->redis.sentinel_password_env);
 		goto fail;
 	}
+	rh->loop = loop_new();
+	/* Made before the log is opened: its TLS files are read now, and
+	 * one that cannot be is the runbook's error, not the session's. */
+	if ((o->parts & REHEARSAL_REDIS) && rh->rb->has_redis &&
+	    rh->rb->redis.nsentinels > 0) {
+		rh->sentinel = sentinel_new(rh->loop, &rh->rb->redis, password,
+		    spassword);
+		sentinel_on_change(rh->sentinel, master_changed, rh);
+		rh->redis = sentinel_master(rh->sentinel);
+		if (sentinel_setup_error(rh->sentinel) != NULL) {
+			*cause = xstrdup(sentinel_setup_error(rh->sentinel));
+			goto fail;
+		}
+	} else if ((o->parts & REHEARSAL_REDIS) && rh->rb->has_redis) {
+		rh->redis = redis_new(rh->loop, &rh->rb->redis, password);
+		if (redis_setup_error(rh->redis) != NULL) {
+			*cause = xstrdup(redis_setup_error(rh->redis));
+			goto fail;
+		}
+	}
 	if (o->log && open_log(rh, o, cause) != 0)
 		goto fail;
-	rh->loop = loop_new();
 	if (o->parts & REHEARSAL_SIGNALS) {
 		loop_signal(rh->loop, SIGINT, on_signal, rh);
 		loop_signal(rh->loop, SIGTERM, on_signal, rh);
 		loop_signal(rh->loop, SIGHUP, on_signal, rh);
 	}
-	connect_all(rh, o->parts, password, spassword);
+	connect_all(rh, o->parts);
 	if (o->parts & REHEARSAL_SESSION)
 		start_session(rh, o);
 	if (o->parts & REHEARSAL_LIVE) {
@@ -417,6 +429,11 @@ rehearsal_open(const struct rehearsal_opts *o, char **cause)
 	}
 	return rh;
 fail:
+	if (rh->sentinel != NULL)
+		sentinel_free(rh->sentinel);	/* and its master connection */
+	else
+		redis_free(rh->redis);
+	loop_free(rh->loop);
 	runbook_free(rh->rb);
 	free(rh);
 	return NULL;

@@ -128,6 +128,20 @@ load_redis_url(struct rb_loader *L, const struct ynode *n, struct rb_redis *r)
 	r->url = url;
 }
 
+/* A relative file name is taken from the runbook's directory. */
+static char *
+in_dir(struct rb_loader *L, char *path)
+{
+	char *abs;
+
+	if (path == NULL || path[0] == '/' || path[0] == '\0' ||
+	    L->rb->dir == NULL)
+		return path;
+	abs = xprintf("%s/%s", L->rb->dir, path);
+	free(path);
+	return abs;
+}
+
 /* tls: true, false, or a mapping of the settings (which turns TLS on). */
 static void
 load_tls(struct rb_loader *L, const struct ynode *map, const char *key,
@@ -156,9 +170,9 @@ load_tls(struct rb_loader *L, const struct ynode *map, const char *key,
 	    (int)sizeof L->ctx)
 		fatal("runbook context too long");
 	rbl_check_keys(L, n, "", keys);
-	t->ca_file = rbl_field_text(L, n, "ca_file", false);
-	t->cert_file = rbl_field_text(L, n, "cert_file", false);
-	t->key_file = rbl_field_text(L, n, "key_file", false);
+	t->ca_file = in_dir(L, rbl_field_text(L, n, "ca_file", false));
+	t->cert_file = in_dir(L, rbl_field_text(L, n, "cert_file", false));
+	t->key_file = in_dir(L, rbl_field_text(L, n, "key_file", false));
 	t->server_name = rbl_field_text(L, n, "server_name", false);
 	rbl_field_bool(L, n, "verify", true, &t->verify);
 	if ((t->cert_file == NULL) != (t->key_file == NULL))

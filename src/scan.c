@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "scan.h"
 #include "textesc.h"
@@ -26,6 +27,7 @@
  * are left. */
 #define SCAN_BUDGET_BLIND	(4000000000ULL + SCAN_SLACK)
 #define SCAN_MAX_S_DEFAULT	300.0
+#define SCAN_PAUSE_MAX_S	10.0
 
 struct scan {
 	struct redis	*redis;
@@ -45,6 +47,8 @@ struct scan {
 	bool		 cancelled;
 	bool		 finished;
 	struct event	*later;		/* reports the end from the loop */
+	struct event	*pause;		/* paced: the next call, later */
+	double		 paused_s;	/* paced: time spent pausing */
 };
 
 static void	scan_next(struct scan *);
@@ -58,6 +62,44 @@ scan_adapt(long count, double seconds)
 	if (seconds > SLOW_S && count > COUNT_MIN)
 		return count / 2 < COUNT_MIN ? COUNT_MIN : count / 2;
 	return count;
+}
+
+double
+scan_pause(double pace, double call_s)
+{
+	double p;
+
+	if (pace <= 0 || call_s <= 0)
+		return 0;
+	p = pace * call_s;
+	return p > SCAN_PAUSE_MAX_S ? SCAN_PAUSE_MAX_S : p;
+}
+
+double
+scan_progress(const struct scan *s)
+{
+	double f = 0;
+
+	if (s->res.complete)
+		return 1;
+	if (s->opts.npatterns == 0)
+		return 0;
+	if (s->dbsize > 0)
+		f = (double)s->asked / (double)s->dbsize;
+	f = ((double)s->pattern + f) / (double)s->opts.npatterns;
+	/* A walk that stops at the limit is that far along, too. */
+	if (s->opts.limit > 0 &&
+	    (double)s->res.count / (double)s->opts.limit > f)
+		f = (double)s->res.count / (double)s->opts.limit;
+	return f > 0.99 ? 0.99 : f;
+}
+
+static void
+resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	scan_next(arg);
 }
 
 static void
@@ -180,9 +222,21 @@ scan_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		    "cursor never came back to 0", s->res.calls, s->asked,
 		    SCAN_SLOTS_PER_KEY, s->dbsize);
 		return;
-	} else if (loop_now() - s->started > s->max_s) {
+	} else if (loop_now() - s->started - s->paused_s > s->max_s) {
 		fail(s, "SCAN did not finish within %.0f s (%lu calls)",
 		    s->max_s, s->res.calls);
+		return;
+	}
+	if (s->opts.step != NULL)
+		s->opts.step(s, s->arg);
+	if (s->opts.pace > 0) {
+		struct timeval tv;
+		double p = scan_pause(s->opts.pace, dt);
+
+		s->paused_s += p;
+		tv.tv_sec = (time_t)p;
+		tv.tv_usec = (suseconds_t)((p - (double)tv.tv_sec) * 1e6);
+		evtimer_add(s->pause, &tv);
 		return;
 	}
 	scan_next(s);
@@ -262,6 +316,7 @@ scan_start(struct redis *r, const struct scan_opts *o,
 	s->dbsize = -1;
 	s->max_s = o->max_s > 0 ? o->max_s : SCAN_MAX_S_DEFAULT;
 	s->later = event_new(redis_loop_base(r), -1, 0, report, s);
+	s->pause = evtimer_new(redis_loop_base(r), resume, s);
 	if (o->npatterns == 0) {
 		s->res.complete = true;
 		finish(s);
@@ -286,6 +341,7 @@ scan_cancel(struct scan *s)
 		return;
 	s->cancelled = true;
 	event_del(s->later);
+	event_del(s->pause);
 	if (!s->in_flight)
 		scan_free(s);
 }
@@ -302,6 +358,7 @@ scan_free(struct scan *s)
 		return;
 	}
 	event_free(s->later);
+	event_free(s->pause);
 	for (i = 0; i < s->res.nsample; i++)
 		free(s->res.sample[i].key);
 	free(s->res.sample);

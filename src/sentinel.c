@@ -32,7 +32,7 @@ struct sentinel {
 	struct loop	*loop;
 	const struct rb_redis *cfg;
 	struct rb_redis	*scfg;		/* one per sentinel, fields borrowed */
-	struct redis	**q;		/* query connections, or NULL */
+	struct redis	**q;		/* query connections, one each */
 	struct redis	*watch;		/* subscribed to +switch-master */
 	size_t		 watch_at;	/* its sentinel, or NONE */
 	struct redis	*master;
@@ -401,11 +401,7 @@ ask(struct sentinel *s)
 		round_failed(s);
 		return;
 	}
-	if ((q = s->q[s->at]) == NULL) {
-		q = s->q[s->at] = redis_new(s->loop, &s->scfg[s->at], s->spass);
-		redis_expect(q, REDIS_EXPECT_SENTINEL);
-		redis_on_state(q, query_state, s);
-	}
+	q = s->q[s->at];
 	if (redis_status(q)->state == REDIS_UP) {
 		send_question(s);
 		return;
@@ -469,7 +465,24 @@ sentinel_new(struct loop *l, const struct rb_redis *cfg, const char *password,
 	s->master = redis_new(l, cfg, password);
 	redis_expect(s->master, REDIS_EXPECT_MASTER);
 	redis_on_resolve(s->master, resolve, s);
+	/* The query connections now: their TLS files are read once, and an
+	 * error in them is known before anything starts. */
+	for (i = 0; i < cfg->nsentinels; i++) {
+		s->q[i] = redis_new(l, &s->scfg[i], s->spass);
+		redis_expect(s->q[i], REDIS_EXPECT_SENTINEL);
+		redis_on_state(s->q[i], query_state, s);
+	}
 	return s;
+}
+
+const char *
+sentinel_setup_error(const struct sentinel *s)
+{
+	const char *e = redis_setup_error(s->master);
+
+	if (e == NULL && s->cfg->nsentinels > 0)
+		e = redis_setup_error(s->q[0]);	/* all share sentinel_tls */
+	return e;
 }
 
 void

@@ -49,6 +49,9 @@ struct sentinel_change {
 struct sentinel	*sentinel_new(struct loop *, const struct rb_redis *cfg,
 		     const char *password, const char *sentinel_password);
 void		 sentinel_free(struct sentinel *);
+/* Why a connection cannot be made at all (a TLS file of redis.tls or
+ * sentinel_tls that cannot be read), or NULL. */
+const char	*sentinel_setup_error(const struct sentinel *);
 /* Called on every change of the master's address (may be NULL). */
 void		 sentinel_on_change(struct sentinel *, void (*fn)(
 		     const struct sentinel_change *, void *), void *arg);

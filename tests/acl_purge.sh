@@ -149,6 +149,20 @@ for server in redis-server valkey-server; do
 	    grep -q "may not run UNLINK on key 'anp:page:/blog/p[02-9][0-9]*': NOPERM" "$tmp/out"
 	ok $? "$name: a user allowed some of the keys (~anp:page:/blog/p1*): refused, naming a key it may not delete"
 
+	# Two patterns, the user allowed only the first; the second has 3
+	# keys among 3003, which neither the first ten nor an even spread
+	# need catch: the first key of every pattern is checked.
+	sed 's|keys: \["anp:page:/blog/\*"\]|keys: ["anp:page:/blog/*", "anp:tag:*"]|' "$tmp/rb.yml" >"$tmp/rb2.yml"
+	cli ACL SETUSER purger resetkeys '~anp:page:/blog/*' >/dev/null
+	fill
+	i=300
+	while [ $i -lt 3000 ]; do echo "SET anp:page:/blog/p$i v"; i=$((i + 1)); done | admin >/dev/null
+	printf 'SET anp:tag:t1 v\nSET anp:tag:t2 v\nSET anp:tag:t3 v\n' | admin >/dev/null
+	RH_PW=purger-pw "$REHEARSE" run --batch --yes --audit "$tmp/$name-two.jsonl" "$tmp/rb2.yml" >"$tmp/out" 2>"$tmp/err"
+	[ $? = 1 ] && [ "$(cli DBSIZE)" = 3013 ] &&
+	    grep -q "may not run UNLINK on key 'anp:tag:t[123]': NOPERM" "$tmp/out"
+	ok $? "$name: a route of two patterns, the user allowed only the first: refused, naming a key of the second"
+
 	kill $rpid; wait $rpid 2>/dev/null; rpid=
 done
 

@@ -335,6 +335,22 @@ key_filter(struct screen *s, int key)
 	    s->data);
 }
 
+static void
+key_recount(struct screen *s, int key)
+{
+	struct dash *d = dash_of(s);
+
+	(void)key;
+	if (d->ro == NULL) {
+		ui_say(d->ui, "no Redis readouts to recount");
+		return;
+	}
+	readouts_recount(d->ro);
+	readouts_refresh(d->ro);
+	ui_say(d->ui, "refreshing the readouts, counting the routes' keys "
+	    "again");
+}
+
 static const char *const dash_help_note[] = {
 	"Every destructive key asks first.",
 	NULL
@@ -374,6 +390,9 @@ static const struct ui_key dash_keys[] = {
 	{ { 'a' }, "a", "a note", "add a note to the step", key_note, false },
 	{ { 'b' }, "b", "b rollback", "run the rollback (asks first)",
 	    key_rollback, false },
+	/* r runs the step (with Enter): c is the recount key. */
+	{ { 'c' }, "c", "c recount", "refresh the readouts, count keys now",
+	    key_recount, true },
 	{ { '/' }, "/", "/ filter", "filter steps by title", key_filter, true },
 	{ { '?' }, "?", "? help", NULL, key_help, true },
 	{ { 'q' }, "q", "q quit", "quit (asks while something runs)", key_quit,

@@ -69,8 +69,10 @@ draw_header(struct dash *d)
 	const char *audit = session_audit_text(d->session);
 	const char *refusal = session_audit_refusal(d->session);
 
-	snprintf(line, sizeof line, " rehearse  %s  owner: %s  env: %s  audit: "
-	    "%s", rb->title, rb->owner, rb->environment, audit);
+	snprintf(line, sizeof line, " rehearse  %s%s  owner: %s  env: %s  "
+	    "audit: %s", rb->has_redis && rb->redis.tls.on &&
+	    !rb->redis.tls.verify ? "TLS certificate NOT checked  " : "",
+	    rb->title, rb->owner, rb->environment, audit);
 	ui_attr(PAIR_HEAD, A_REVERSE, true);
 	mvhline(0, 0, ' ', COLS);
 	{
@@ -221,19 +223,70 @@ draw_master(struct dash *d, int y, int left, int width)
 	return y + 1;
 }
 
+/* A rate for the screen: "12/s", "0.5/s", or "--" while unknown. */
+static const char *
+rate_text(const struct rate *r, char *buf, size_t len)
+{
+	if (r->per_s < 0)
+		snprintf(buf, len, "--");
+	else if (r->per_s < 10 && r->per_s != (double)(long long)r->per_s)
+		snprintf(buf, len, "%.1f/s", r->per_s);
+	else
+		snprintf(buf, len, "%.0f/s", r->per_s);
+	return buf;
+}
+
+/* "mem 1.2M of 2.0G (60%) allkeys-lru", "mem 1.2M, no limit, noeviction" */
+static void
+memory_text(const struct readout *x, char *buf, size_t len)
+{
+	char used[32], max[32];
+	const char *pol = x->maxmemory_policy[0] ? x->maxmemory_policy :
+	    "policy unknown";
+
+	human_bytes(x->used_memory, used, sizeof used);
+	if (x->maxmemory < 0)
+		snprintf(buf, len, "mem %s, maxmemory unknown", used);
+	else if (x->maxmemory == 0)
+		snprintf(buf, len, "mem %s, no limit, %s", used, pol);
+	else
+		snprintf(buf, len, "mem %s of %s (%.0f%%) %s", used,
+		    human_bytes(x->maxmemory, max, sizeof max),
+		    100.0 * (double)x->used_memory / (double)x->maxmemory, pol);
+}
+
+/* One readout line, dimmed when stale. */
+static void
+readout_line(int y, int left, int width, bool dim, const char *text)
+{
+	char *e = esc_str(text, 0);
+
+	if (dim)
+		attron(A_DIM);
+	ui_put(y, left, width, e);
+	if (dim)
+		attroff(A_DIM);
+	free(e);
+}
+
 static int
 draw_redis(struct dash *d, int y, int left, int width)
 {
 	const struct readout *x;
-	char state[300], mem[32], line[512], role[200];
-	size_t i;
-	bool up;
+	char state[300], line[512], role[200], mem[300], h[24], m[24], ev[24];
+	char denied[200], age[24];
+	double now = loop_now(), age_s = 0;
+	size_t i, used;
+	bool up, stale, any = false;
+	int sec, nden;
 
 	if (d->env->redis == NULL)
 		return y;
 	redis_describe(d->env->redis, state, sizeof state);
 	x = readouts_get(d->ro);
 	up = redis_status(d->env->redis)->state == REDIS_UP;
+	stale = readout_stale(x, d->rb->redis.refresh_s, now, &age_s) ||
+	    (x->valid && !up);
 	readout_describe_role(&x->node, role, sizeof role);
 	ui_attr(up ? PAIR_OK : PAIR_FAIL, A_BOLD, true);
 	snprintf(line, sizeof line, "redis %s%s%s", state, up && x->state ==
@@ -242,38 +295,87 @@ draw_redis(struct dash *d, int y, int left, int width)
 	ui_attr(up ? PAIR_OK : PAIR_FAIL, A_BOLD, false);
 	y++;
 	y = draw_master(d, y, left, width);
-	if (up && x->state == READOUT_UNKNOWN) {
+	for (sec = 0; sec < INFO_NSECTIONS; sec++)
+		any = any || x->sec_ok[sec];
+	if (up && x->state == READOUT_UNKNOWN && !any && !stale) {
 		/* Unknown is unknown: no stale or zero numbers. */
 		snprintf(line, sizeof line, "  readouts unknown: %s", x->why);
 		ui_attr(PAIR_FAIL, A_BOLD, true);
 		ui_put(y++, left, width, line);
 		ui_attr(PAIR_FAIL, A_BOLD, false);
-	} else if (x->valid) {
-		snprintf(line, sizeof line, "  mem %s  hit %s  ops %lld/s  keys %lld"
-		    "  evicted %lld  clients %lld", human_bytes(x->used_memory,
-		    mem, sizeof mem), x->hit_ratio < 0 ? "n/a" : "", x->ops_per_sec,
-		    x->dbsize, x->evicted, x->clients);
-		if (x->hit_ratio >= 0) {
-			char ratio[16];
-			snprintf(ratio, sizeof ratio, "%.2f", x->hit_ratio);
-			snprintf(line, sizeof line, "  mem %s  hit %s  ops %lld/s  "
-			    "keys %lld  evicted %lld  clients %lld", mem, ratio,
-			    x->ops_per_sec, x->dbsize, x->evicted, x->clients);
+	}
+	/* The sections this user may not read, named: "not permitted for
+	   this user: INFO memory, stats". */
+	snprintf(denied, sizeof denied, "  not permitted for this user: INFO ");
+	used = strlen(denied);
+	nden = 0;
+	for (sec = 0; sec < INFO_NSECTIONS; sec++) {
+		if (x->sec_ok[sec] || strncmp(x->sec_why[sec], "not permitted",
+		    13) != 0)
+			continue;
+		snprintf(denied + used, sizeof denied - used, "%s%s",
+		    nden++ == 0 ? "" : ", ", readout_section_name(sec));
+		used = strlen(denied);
+	}
+	if (nden == 0)
+		denied[0] = '\0';
+	if (denied[0] != '\0') {
+		ui_attr(PAIR_WARN, A_BOLD, true);
+		readout_line(y++, left, width, false, denied);
+		ui_attr(PAIR_WARN, A_BOLD, false);
+	}
+	if (x->valid) {
+		if (stale) {
+			readout_duration(age_s, age, sizeof age);
+			snprintf(line, sizeof line, "  readouts %s old: not "
+			    "refreshing", age);
+			readout_line(y++, left, width, true, line);
 		}
-		ui_put(y++, left, width, line);
+		if (x->used_memory >= 0 && (x->sec_ok[INFO_MEMORY] || stale))
+			memory_text(x, mem, sizeof mem);
+		else
+			snprintf(mem, sizeof mem, "mem --");
+		snprintf(line, sizeof line, "  %s  keys %lld  clients %s",
+		    mem, x->dbsize, x->clients >= 0 ? "" : "--");
+		if (x->clients >= 0)
+			snprintf(line + strlen(line), sizeof line - strlen(line),
+			    "%lld", x->clients);
+		readout_line(y++, left, width, stale, line);
+		if (x->sec_ok[INFO_STATS] || stale || x->hits_rate.have) {
+			snprintf(line, sizeof line, "  hits %s  misses %s  "
+			    "evictions %s  ops %lld/s",
+			    rate_text(&x->hits_rate, h, sizeof h),
+			    rate_text(&x->misses_rate, m, sizeof m),
+			    rate_text(&x->evicted_rate, ev, sizeof ev),
+			    x->ops_per_sec);
+			readout_line(y++, left, width, stale, line);
+			if (x->rate_note[0] != '\0') {
+				snprintf(line, sizeof line, "  %s",
+				    x->rate_note);
+				readout_line(y++, left, width, stale, line);
+			}
+		}
+		if (strcmp(x->node.role, "replica") == 0) {
+			snprintf(line, sizeof line, "  link %s  offset %lld  "
+			    "last I/O from master %s", x->link_status[0] ?
+			    x->link_status : "unknown", x->repl_offset,
+			    x->master_io_s < 0 ? "unknown" : "");
+			if (x->master_io_s >= 0)
+				snprintf(line + strlen(line), sizeof line -
+				    strlen(line), "%lld s ago", x->master_io_s);
+			readout_line(y++, left, width, stale, line);
+		}
 	}
 	for (i = 0; i < x->nroutes; i++) {
-		const struct route_keys *rk = &x->routes[i];
+		char what[400];
+
 		if (d->rb->routes[i].nkeys == 0)
 			continue;
-		if (rk->known)
-			snprintf(line, sizeof line, "  %s: %s%zu keys",
-			    d->rb->routes[i].name, rk->over ? ">" : "",
-			    rk->count);
-		else
-			snprintf(line, sizeof line, "  %s: counting...",
-			    d->rb->routes[i].name);
-		ui_put(y++, left, width, line);
+		readout_route_text(x, i, now, what, sizeof what);
+		snprintf(line, sizeof line, "  %s: %s", d->rb->routes[i].name,
+		    what);
+		readout_line(y++, left, width, stale && !x->routes[i].counting,
+		    line);
 	}
 	return y;
 }
@@ -410,9 +512,16 @@ dash_clock_text(const struct dash *d, char *buf, size_t len)
 
 	buf[0] = '\0';
 	if (d->env->redis != NULL) {
-		/* "connecting (1.2 s)", "down: ... (retry in 3 s)" */
+		/* "connecting (1.2 s)", "down: ... (retry in 3 s)"; the
+		   second, for the readouts' ages ("counted 42 s ago") */
 		redis_describe(d->env->redis, buf, len);
 		used = strlen(buf);
+		if (d->ro != NULL && used < len) {
+			n = snprintf(buf + used, len - used, " %.0f",
+			    loop_now());
+			if (n > 0)
+				used += (size_t)n;
+		}
 	}
 	for (i = 0; i < monitor_count(d->mon) && used < len; i++) {
 		w = monitor_get(d->mon, i);

@@ -400,7 +400,7 @@ static const struct scan_result *
 walk(struct redis *r, const struct rb_route *route, size_t limit,
     struct scan **sp)
 {
-	struct scan_opts o = { route->keys, route->nkeys, limit, false, 5, 0 };
+	struct scan_opts o = { route->keys, route->nkeys, limit, false, 5, 0, 0, NULL };
 	struct scan_wait w = { false };
 
 	*sp = scan_start(r, &o, scan_finished, &w);
@@ -1172,7 +1172,7 @@ walk_bounded(struct redis *r, double max_s, struct scan **sp)
 {
 	static char pattern[] = "anp:*";
 	char *pats[] = { pattern };
-	struct scan_opts o = { pats, 1, 0, false, 5, max_s };
+	struct scan_opts o = { pats, 1, 0, false, 5, max_s, 0, NULL };
 	struct scan_wait w = { false };
 
 	*sp = scan_start(r, &o, scan_finished, &w);
