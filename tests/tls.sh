@@ -309,8 +309,8 @@ ok $? "over TLS, garbage bytes: protocol error, escaped"
 
 front unsolicited
 check "$fport" "tls: { $CA }"
-down "not a Redis server? PING was not answered PONG"
-ok $? "over TLS, a reply before any command: 'PING was not answered PONG'"
+down "not a Redis server? ROLE was not answered with a role"
+ok $? "over TLS, a reply before any command: 'ROLE was not answered with a role'"
 
 echo "1..$n"
 [ $fails = 0 ]
