@@ -191,6 +191,8 @@ header(const struct log_digest *ld, const struct verify *vp, int status)
 	row("Environment", ld_str(ld->environment));
 	row("Operator", ld_str(ld->actor));
 	row("Host", ld_str(ld->host));
+	if (ld->redis_user != NULL)
+		row("Redis user", ld_str(ld->redis_user));
 	row("Started", ld_str(ld->first_ts));
 	row("Last record", ld_str(ld->last_ts));
 	switch (vp->status) {

@@ -49,6 +49,7 @@ log_digest_done(struct log_digest *ld)
 	json_decref(ld->title);
 	json_decref(ld->owner);
 	json_decref(ld->environment);
+	json_decref(ld->redis_user);
 	json_decref(ld->path);
 	json_decref(ld->sha256);
 	json_decref(ld->actor);
@@ -111,6 +112,7 @@ take_start(struct log_digest *ld, json_t *o, json_t *d)
 	keep(&ld->actor, o, "actor");
 	keep(&ld->host, d, "hostname");
 	keep(&ld->session, o, "session");
+	keep(&ld->redis_user, d, "redis_user");
 	ld->sealed = json_is_true(json_object_get(d, "sealed"));
 }
 

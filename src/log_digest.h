@@ -40,6 +40,7 @@ struct log_digest {
 	json_t		*title, *owner, *environment;	/* its runbook's */
 	json_t		*path, *sha256;
 	json_t		*actor, *host, *session;
+	json_t		*redis_user;	/* the ACL user, or NULL */
 	bool		 sealed;
 
 	json_t		*first_ts, *last_ts;

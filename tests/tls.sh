@@ -210,8 +210,9 @@ suite() {
 	# ACL users, over TLS.
 	RH_PW=alice-Pw-7f3e check "$good" "tls: { $CA }, username: alice, password_env: RH_PW"
 	up && grep -q '"redis_user":"alice"' "$tmp/a.jsonl" &&
-	    ! grep -q 'alice-Pw-7f3e' "$tmp/a.jsonl" "$tmp/out" "$tmp/err"
-	ok $? "$nm: ACL user alice with her password; the user is in the audit log, the password is not"
+	    ! grep -q 'alice-Pw-7f3e' "$tmp/a.jsonl" "$tmp/out" "$tmp/err" &&
+	    "$REHEARSE" report "$tmp/a.jsonl" 2>&1 | grep -q '^| Redis user | alice |$'
+	ok $? "$nm: ACL user alice with her password; the user is in the audit log and the report, the password is not"
 
 	check "$good" "tls: { $CA }, username: np"
 	up
