@@ -157,7 +157,8 @@ redis_new(struct loop *l, const struct rb_redis *cfg, const char *password)
 	struct redis *r = redis_make(l, cfg, password);
 
 	if (cfg->tls.on && cfg->kind == REDIS_TCP)
-		r->tls = tls_ctx_new(&cfg->tls, "redis.tls", &r->setup_error);
+		r->tls = tls_ctx_new(&cfg->tls, cfg->tls.field != NULL ?
+		    cfg->tls.field : "redis.tls", &r->setup_error);
 	return r;
 }
 

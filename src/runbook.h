@@ -65,6 +65,8 @@ struct rb_tls {
 	char		*cert_file;	/* client certificate (mutual TLS) */
 	char		*key_file;	/* its private key */
 	char		*server_name;	/* SNI and name checked; NULL: host */
+	const char	*field;		/* "redis.tls" or "redis.sentinel_tls",
+					   for messages; static */
 };
 
 /* One "host:port" of redis.sentinels. */

@@ -153,6 +153,7 @@ load_tls(struct rb_loader *L, const struct ynode *map, const char *key,
 	char ctx[sizeof L->ctx];
 
 	t->verify = true;
+	t->field = strcmp(key, "tls") == 0 ? "redis.tls" : "redis.sentinel_tls";
 	if (n == NULL)
 		return;
 	if (n->type == YN_SCALAR) {

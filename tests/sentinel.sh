@@ -227,6 +227,55 @@ EOR
 	[ $? = 2 ] && [ $r = 0 ] && grep -q "sentinel_password_env names the environment variable RH_SPW, which is not set" "$tmp/err"
 	ok $? "$impl: a wrong sentinel password is named; an unset variable is a usage error (exit 2)"
 
+	# A sentinel that speaks TLS only: sentinel_tls, with a certificate
+	# made here for 127.0.0.1 (the master stays plaintext).
+	if [ ! -s "$tmp/st.crt" ]; then
+		openssl req -x509 -new -nodes -newkey rsa:2048 -keyout "$tmp/st.key" \
+		    -out "$tmp/st.crt" -days 30 -subj "/CN=127.0.0.1" \
+		    -addext "subjectAltName=IP:127.0.0.1" >/dev/null 2>&1
+	fi
+	free_port; stls=$port
+	mkdir -p "$tmp/$impl-tls"
+	cat >"$tmp/$impl-tls/sentinel.conf" <<EOC
+port 0
+tls-port $stls
+tls-cert-file $tmp/st.crt
+tls-key-file $tmp/st.key
+tls-ca-cert-file $tmp/st.crt
+tls-auth-clients no
+bind 127.0.0.1
+dir $tmp/$impl-tls
+logfile $tmp/$impl-tls/log
+sentinel monitor mym 127.0.0.1 $mport 1
+EOC
+	$SENTINEL "$tmp/$impl-tls/sentinel.conf" --sentinel >/dev/null 2>&1 &
+	pids="$pids $!"
+	_i=0
+	while ! $CLI --tls --cacert "$tmp/st.crt" -p "$stls" ping >/dev/null 2>&1 && [ $_i -lt 100 ]; do
+		sleep 0.05; _i=$((_i + 1))
+	done
+	tls_rb() {	# tls_rb EXTRA: the runbook, sentinel_tls as EXTRA
+		cat >"$tmp/$impl-tls.yml" <<EOR
+runbook: sentinel over tls
+owner: ops
+redis: { sentinels: ["127.0.0.1:$stls"], master: mym, timeout_ms: 1000 $1 }
+steps:
+  - { title: Sign off, manual: "looks fine" }
+EOR
+	}
+	tls_rb ", sentinel_tls: { ca_file: $tmp/st.crt }"
+	"$REHEARSE" check "$tmp/$impl-tls.yml" >"$tmp/out" 2>"$tmp/err"
+	[ $? = 0 ] && grep -q "master mym at 127.0.0.1:$mport" "$tmp/out"
+	ok $? "$impl: sentinel_tls: the sentinel is asked over TLS, its certificate checked; the master found"
+	tls_rb ", sentinel_tls: { ca_file: $tmp/no-such.crt }"
+	"$REHEARSE" check "$tmp/$impl-tls.yml" >"$tmp/out" 2>"$tmp/err"
+	[ $? = 2 ] && grep -q "redis.sentinel_tls.ca_file: cannot read $tmp/no-such.crt" "$tmp/err"
+	ok $? "$impl: a sentinel_tls file that cannot be read: exit 2, the field named"
+	tls_rb ""
+	"$REHEARSE" check "$tmp/$impl-tls.yml" >"$tmp/out" 2>"$tmp/err"
+	[ $? = 1 ] && grep -q "127.0.0.1:$stls: this port speaks TLS" "$tmp/out"
+	ok $? "$impl: a TLS sentinel asked without sentinel_tls: 'this port speaks TLS'"
+
 	# A plain url at the Sentinel's port.
 	cat >"$tmp/$impl-e.yml" <<EOR
 runbook: wrong port
