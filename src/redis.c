@@ -93,6 +93,7 @@ struct redis {
 	/* Sentinel hooks (redis.h): what the handshake accepts, the
 	 * resolver that gives each attempt its address, pub/sub messages. */
 	enum redis_expect expect;
+	char		 role_refused[128];	/* ROLE's error, this handshake */
 	void		(*resolve)(struct redis *, void *);
 	void		*resolve_arg;
 	bool		 resolving;	/* waiting for redis_connect_to() */
@@ -111,6 +112,7 @@ static char	step_auth[] = "AUTH";
 static char	step_select[] = "SELECT";
 static char	step_ping[] = "PING";
 static char	step_role[] = "ROLE";
+static char	step_info[] = "INFO replication";
 
 static double
 timeout_s(const struct redis *r)
@@ -780,11 +782,19 @@ handshake_role(struct redis *r, redisReply *rep, const char *err, void *arg)
 		return;
 	}
 	if (rep->type == REDIS_REPLY_ERROR) {
-		/* Renamed or denied: only the master check needs it. */
-		if (r->expect == REDIS_EXPECT_MASTER)
-			handshake_step(r, rep, err, arg);
+		/* Renamed or denied: only the master check needs it, and it
+		 * has INFO replication's role (asked right behind) then. */
+		if (r->expect == REDIS_EXPECT_MASTER) {
+			char *e = esc_text(rep->str, rep->len > 120 ? 120 :
+			    rep->len, 0);
+
+			snprintf(r->role_refused, sizeof r->role_refused, "%s",
+			    e);
+			free(e);
+		}
 		return;
 	}
+	r->role_refused[0] = '\0';
 	e0 = rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 ?
 	    rep->element[0] : NULL;
 	if (e0 == NULL || (e0->type != REDIS_REPLY_STRING &&
@@ -809,6 +819,48 @@ handshake_role(struct redis *r, redisReply *rep, const char *err, void *arg)
 		    strcmp(t, "slave") == 0 ? "slave: a replica" : t);
 		free(t);
 	}
+}
+
+/* Sentinel's master check when ROLE was refused: role: of INFO
+ * replication. */
+static void
+handshake_info_role(struct redis *r, redisReply *rep, const char *err,
+    void *arg)
+{
+	const char *p;
+
+	if (r->st.state != REDIS_CONNECTING || r->role_refused[0] == '\0')
+		return;
+	if (rep == NULL) {
+		handshake_step(r, rep, err, arg);
+		return;
+	}
+	if (rep->type == REDIS_REPLY_ERROR) {
+		go_down(r, "cannot tell whether this node is the master: this "
+		    "user may run neither ROLE (%s) nor INFO replication",
+		    r->role_refused);
+		return;
+	}
+	if (rep->type != REDIS_REPLY_STRING) {
+		go_down(r, "not a Redis server? INFO was not answered with "
+		    "text");
+		return;
+	}
+	/* "role:master" at the start of a line of the reply. */
+	for (p = rep->str; p != NULL; ) {
+		size_t left = rep->len - (size_t)(p - rep->str);
+
+		if (left >= 11 && memcmp(p, "role:master", 11) == 0 &&
+		    (left == 11 || p[11] == '\r' || p[11] == '\n'))
+			return;
+		p = memchr(p, '\n', left);
+		if (p != NULL)
+			p++;
+	}
+	go_down(r, "%s:%d is not the master (INFO replication has no "
+	    "role:master)", r->to_host != NULL ? r->to_host : r->cfg->host ?
+	    r->cfg->host : "?", r->to_host != NULL ? r->to_port :
+	    r->cfg->port);
 }
 
 static void
@@ -862,6 +914,14 @@ start_handshake(struct redis *r)
 		argv[0] = "ROLE";
 		lens[0] = 4;
 		send_cmd(r, handshake_role, step_role, 1, argv, lens);
+	}
+	if (r->expect == REDIS_EXPECT_MASTER) {
+		argv[0] = "INFO";
+		argv[1] = "replication";
+		lens[0] = 4;
+		lens[1] = 11;
+		r->role_refused[0] = '\0';
+		send_cmd(r, handshake_info_role, step_info, 2, argv, lens);
 	}
 	if (r->cfg->db != 0 && r->expect != REDIS_EXPECT_SENTINEL) {
 		snprintf(db, sizeof db, "%d", r->cfg->db);

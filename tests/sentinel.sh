@@ -176,6 +176,26 @@ cases() {
 	    records "$tmp/$impl-check.jsonl" | grep -q "\"master\":\"mym\",\"address\":\"127.0.0.1:$mport\",\"previous\":null,\"reason\":\"resolved\",\"sentinel\":\"127.0.0.1:$sport_\""
 	ok $? "$impl: check resolves the master through the sentinel, prints its address; the log records it"
 
+	# A user who may not run ROLE: the master check reads INFO
+	# replication's role instead; who may run neither is refused, named.
+	$CLI -p "$mport" ACL SETUSER norole on nopass '~*' '&*' +@all -role >/dev/null
+	$CLI -p "$mport" ACL SETUSER blind on nopass '~*' '&*' +@all -role -info >/dev/null
+	for u in norole blind; do
+		cat >"$tmp/$impl-$u.yml" <<EOR
+runbook: sentinel user $u
+owner: ops
+redis: { sentinels: ["127.0.0.1:$sport_"], master: mym, username: $u, timeout_ms: 1000 }
+steps:
+  - { title: Sign off, manual: "looks fine" }
+EOR
+	done
+	"$REHEARSE" check "$tmp/$impl-norole.yml" >"$tmp/out" 2>"$tmp/err"
+	[ $? = 0 ] && grep -q "master mym at 127.0.0.1:$mport" "$tmp/out"
+	ok $? "$impl: a user who may not run ROLE: the master is told by INFO replication"
+	"$REHEARSE" check "$tmp/$impl-blind.yml" >"$tmp/out" 2>"$tmp/err"
+	[ $? = 1 ] && grep -q "cannot tell whether this node is the master: this user may run neither ROLE (NOPERM.*) nor INFO replication" "$tmp/out"
+	ok $? "$impl: a user who may run neither ROLE nor INFO: refused, both named"
+
 	# A sentinel that is down is skipped for the next one.
 	closed_port; dead=$port
 	runbook "$tmp/$impl-b.yml" "\"127.0.0.1:$dead\", \"127.0.0.1:$sport_\""
