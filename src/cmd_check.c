@@ -78,20 +78,52 @@ text_begin(struct check_out *o)
 	(void)o;
 }
 
+/* The INFO sections this user may not read, as "memory, stats"; false
+ * when there is none. */
+static bool
+denied(const struct readout *x, char *buf, size_t len)
+{
+	static const char *const name[INFO_NSECTIONS] = { "server",
+	    "clients", "memory", "stats", "replication" };
+	size_t at = 0;
+	int sec;
+
+	buf[0] = '\0';
+	for (sec = 0; sec < INFO_NSECTIONS; sec++) {
+		if (x->sec_ok[sec] || strncmp(x->sec_why[sec], "not permitted",
+		    13) != 0)
+			continue;
+		at += (size_t)snprintf(buf + at, at < len ? len - at : 0, "%s%s",
+		    at ? ", " : "", name[sec]);
+		if (at >= len)
+			break;
+	}
+	return buf[0] != '\0';
+}
+
 static void
 text_redis(struct check_out *o, const struct check_redis *cr)
 {
 	const struct readout *x = cr->x;
+	char names[120];
 	size_t i;
 
 	printf("%s redis: %s", cr->ok ? "ok  " : "FAIL", cr->desc);
-	if (x != NULL && x->state == READOUT_OK)
-		printf(", %s, %lld bytes used, hit ratio %s, %lld ops/s, "
-		    "%lld keys", cr->role, x->used_memory, cr->ratio,
-		    x->ops_per_sec, x->dbsize);
-	else if (cr->up)
+	if (x != NULL && x->state == READOUT_OK) {
+		printf(", %s", cr->role);
+		if (x->sec_ok[INFO_MEMORY])
+			printf(", %lld bytes used", x->used_memory);
+		if (x->sec_ok[INFO_STATS])
+			printf(", hit ratio %s, %lld ops/s", cr->ratio,
+			    x->ops_per_sec);
+		printf(", %lld keys", x->dbsize);
+	} else if (cr->up)
 		printf("; readouts %s", cr->why);
 	printf("\n");
+	if (x != NULL && x->state == READOUT_OK && denied(x, names,
+	    sizeof names))
+		printf("note redis: not permitted for this user: INFO %s\n",
+		    names);
 	if (tls_unchecked(o->rb))
 		printf("warn redis: %s\n", TLS_UNCHECKED);
 	for (i = 0; x != NULL && i < x->nroutes; i++)
@@ -124,6 +156,7 @@ static void
 tap_redis(struct check_out *o, const struct check_redis *cr)
 {
 	const struct readout *x = cr->x;
+	char names[120];
 	size_t i;
 
 	printf("%s %zu - redis: %s", cr->ok ? "ok" : "not ok", ++o->n,
@@ -133,6 +166,9 @@ tap_redis(struct check_out *o, const struct check_redis *cr)
 	else if (cr->up)
 		printf("; readouts %s", cr->why);
 	printf("\n");
+	if (x != NULL && x->state == READOUT_OK && denied(x, names,
+	    sizeof names))
+		printf("# not permitted for this user: INFO %s\n", names);
 	if (tls_unchecked(o->rb))
 		printf("# %s\n", TLS_UNCHECKED);
 	for (i = 0; x != NULL && i < x->nroutes; i++)
@@ -188,12 +224,28 @@ json_redis(struct check_out *o, const struct check_redis *cr)
 	    json_null());
 	json_object_set_new(js, "cluster_enabled", known ?
 	    json_boolean(x->node.cluster) : json_null());
-	json_object_set_new(js, "used_memory", known ?
-	    json_integer((json_int_t)x->used_memory) : json_null());
+	json_object_set_new(js, "used_memory", known &&
+	    x->sec_ok[INFO_MEMORY] ? json_integer((json_int_t)x->used_memory) :
+	    json_null());
 	json_object_set_new(js, "keys", known ?
 	    json_integer((json_int_t)x->dbsize) : json_null());
-	json_object_set_new(js, "hit_ratio", !known ? json_null() :
+	json_object_set_new(js, "hit_ratio", !known ||
+	    !x->sec_ok[INFO_STATS] || x->hit_ratio < 0 ? json_null() :
 	    json_real(x->hit_ratio));
+	if (known) {
+		char names[120], *p, *q;
+		json_t *np = json_array();
+
+		denied(x, names, sizeof names);
+		for (p = names; *p != '\0'; p = *q ? q + 2 : q) {
+			q = strchr(p, ',');
+			if (q == NULL)
+				q = p + strlen(p);
+			json_array_append_new(np, json_stringn(p,
+			    (size_t)(q - p)));
+		}
+		json_object_set_new(js, "info_not_permitted", np);
+	}
 	for (i = 0; x != NULL && i < x->nroutes; i++)
 		if (x->routes[i].error[0] != '\0')
 			json_array_append_new(bad, json_pack("{s:s, s:s}",

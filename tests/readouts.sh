@@ -105,6 +105,16 @@ wait_for "not permitted for this user: INFO memory" 10 &&
 ok $? "INFO memory refused (ACL): named, no memory figure, the rest shows"
 keys q
 wait_for "EXITED" 5
+"$REHEARSE" check "$tmp/rb.yml" >"$tmp/out" 2>"$tmp/err"
+[ $? = 0 ] && grep -q "^ok   redis: up" "$tmp/out" && ! grep -q "bytes used" "$tmp/out" &&
+    grep -q "^note redis: not permitted for this user: INFO memory$" "$tmp/out"
+r1=$?
+"$REHEARSE" check --format json "$tmp/rb.yml" >"$tmp/out" 2>"$tmp/err"
+grep -q '"used_memory":null' "$tmp/out" && grep -q '"info_not_permitted":\["memory"\]' "$tmp/out"
+r2=$?
+echo "# text $r1, json $r2"
+[ $r1 = 0 ] && [ $r2 = 0 ]
+ok $? "check with INFO memory refused: passes, no memory figure, the section named (text and json)"
 
 rc ACL SETUSER default -info >/dev/null
 start "$REHEARSE" run --read-only "$tmp/rb.yml"
