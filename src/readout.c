@@ -30,6 +30,7 @@ struct readouts {
 	size_t		 walk_route;	/* the route it counts */
 	double		 walk_started;	/* of the whole walk (every route) */
 	bool		 paced;		/* readouts_start(): on the timer */
+	bool		 now;		/* this walk was asked for: unpaced */
 	struct sec_ctx	 secctx[INFO_NSECTIONS];
 	char		 mode[16];	/* redis_mode (server_mode) of this round */
 	bool		 cluster;
@@ -404,6 +405,7 @@ walk_route(struct readouts *ro, size_t i)
 		i++;
 	if (i >= ro->rb->nroutes) {
 		ro->r.walk_s = loop_now() - ro->walk_started;
+		ro->now = false;
 		if (ro->paced) {
 			interval = readout_walk_interval(ro->rb->redis.refresh_s,
 			    ro->r.walk_s);
@@ -418,7 +420,8 @@ walk_route(struct readouts *ro, size_t i)
 	o.limit = READOUT_COUNT_LIMIT;
 	o.sample = READOUT_SAMPLE;
 	if (ro->paced) {
-		o.pace = READOUT_PACE;
+		o.pace = ro->now ? 0 : READOUT_PACE;
+		o.call_s = ro->now ? 0 : READOUT_CALL_S;
 		o.step = count_step;
 	}
 	ro->walk_route = i;
@@ -463,6 +466,9 @@ readouts_recount(struct readouts *ro)
 		ro->scan = NULL;
 		ro->r.routes[ro->walk_route].counting = false;
 	}
+	/* Someone is waiting: this walk goes at full speed, as a purge's
+	   preview does; the ones on the timer after it are paced again. */
+	ro->now = true;
 	walk_start(ro);
 	notify(ro);
 }

@@ -16,9 +16,10 @@
  *
  * Watching costs little: once readouts_start() runs them on the timer, the
  * route counts walk one route at a time, paced (after each SCAN call a
- * pause of READOUT_PACE times its round trip), and the next walk waits
- * readout_walk_interval() after the last one ended.  readouts_refresh()
- * alone (rehearse check) walks at full speed. */
+ * pause of READOUT_PACE times its round trip, and calls kept near
+ * READOUT_CALL_S), and the next walk waits readout_walk_interval() after
+ * the last one ended.  readouts_refresh() alone (rehearse check) and
+ * readouts_recount() (someone asked) walk at full speed. */
 #ifndef REHEARSE_READOUT_H
 #define REHEARSE_READOUT_H
 
@@ -31,9 +32,12 @@
 #define READOUT_SAMPLE		5
 #define READOUT_COUNT_LIMIT	1000000	/* count no further than this */
 /* A paced walk pauses this many times each SCAN call's round trip: SCAN
- * then takes under 1/(1+READOUT_PACE) (2%) of the server's time while a walk
+ * then takes under 1/(1+READOUT_PACE) (2.5%) of the server's time while a walk
  * runs, and about half of that over time (see readout_walk_interval). */
-#define READOUT_PACE		50.0
+#define READOUT_PACE		40.0
+/* A paced walk's calls aim at this round trip (a purge's at 1 ms): a PING
+ * that arrives during one waits at most about this long. */
+#define READOUT_CALL_S		0.0002
 /* A readout is stale (drawn dimmed, with its age) once its last INFO is
  * older than this many refresh intervals plus READOUT_STALE_S. */
 #define READOUT_STALE_ROUNDS	2.0

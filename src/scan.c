@@ -14,8 +14,7 @@
 #define COUNT_FIRST	100
 #define COUNT_MIN	10
 #define COUNT_MAX	10000
-#define FAST_S		0.0005	/* under: ask for more per call */
-#define SLOW_S		0.002	/* over: ask for fewer */
+#define CALL_S		0.001	/* a call's round trip, unless opts.call_s */
 /* A walk of one pattern fails once the COUNT of its calls adds up to more
  * than this many times DBSIZE (at the start) plus SCAN_SLACK: SCAN visits
  * at least COUNT slots per call, and the tables hold at most about twice
@@ -54,12 +53,15 @@ struct scan {
 static void	scan_next(struct scan *);
 
 long
-scan_adapt(long count, double seconds)
+scan_adapt(long count, double seconds, double target)
 {
-	/* Keep each call near a millisecond on the server. */
-	if (seconds < FAST_S && count < COUNT_MAX)
+	/* Keep each call near target (a millisecond): doubled under half
+	   of it, halved over twice it. */
+	if (target <= 0)
+		target = CALL_S;
+	if (seconds < target / 2 && count < COUNT_MAX)
 		return count * 2 > COUNT_MAX ? COUNT_MAX : count * 2;
-	if (seconds > SLOW_S && count > COUNT_MIN)
+	if (seconds > target * 2 && count > COUNT_MIN)
 		return count / 2 < COUNT_MIN ? COUNT_MIN : count / 2;
 	return count;
 }
@@ -201,7 +203,8 @@ scan_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		return;
 	}
 	s->asked += (unsigned long long)s->res.count_hint;
-	s->res.count_hint = scan_adapt(s->res.count_hint, dt);
+	s->res.count_hint = scan_adapt(s->res.count_hint, dt,
+	    s->opts.call_s);
 	memcpy(s->cursor, cur->str, cur->len);
 	s->cursor[cur->len] = '\0';
 	if (strcmp(s->cursor, "0") == 0) {

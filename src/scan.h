@@ -32,6 +32,7 @@ struct scan_opts {
 	size_t		 sample;	/* keep the first N keys for display */
 	double		 max_s;		/* time bound, pauses left out; 0: 300 s */
 	double		 pace;		/* 0: unpaced; N: pause N x each call */
+	double		 call_s;	/* round trip a call aims at; 0: 1 ms */
 	/* Called after each SCAN reply of a walk that goes on (may be
 	   NULL), e.g. to show scan_progress(). */
 	void		(*step)(struct scan *, void *);
@@ -74,8 +75,8 @@ double		 scan_pause(double pace, double call_s);
 /* Frees a walk that has ended. */
 void		 scan_free(struct scan *);
 /* The COUNT for the next call after one that took seconds: doubled under
- * 0.5 ms, halved over 2 ms, between 10 and 10000. */
-long		 scan_adapt(long count, double seconds);
+ * half of target (0: 1 ms), halved over twice it, between 10 and 10000. */
+long		 scan_adapt(long count, double seconds, double target);
 /* Moves the kept keys out of a finished walk into dst. */
 void		 scan_take_keys(struct scan *, struct keyset *dst);
 

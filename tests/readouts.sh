@@ -175,4 +175,28 @@ else
 	skip "no second redis-server for the replica"
 fi
 
+# 5. c does not wait for the pacing ------------------------------------------
+# 600,000 keys: a paced count takes many seconds (each SCAN call kept near
+# 0.2 ms and followed by a pause 40 times as long: over 8 s however fast
+# the machine), a count at full speed well under a second.
+rport=$mport
+awk 'BEGIN { for (i = 0; i < 600000; i++) printf "*3\r\n$3\r\nSET\r\n$%d\r\npg:b%d\r\n$1\r\nv\r\n", length("pg:b" i), i }' |
+    rc --pipe >/dev/null
+total=$(rc DBSIZE)
+runbook 0.5
+start "$REHEARSE" run --read-only "$tmp/rb.yml"
+wait_for "pages: counting [0-9]+%" 10
+r1=$?
+sleep 1
+screen | grep -q "pages: counting" && ! screen | grep -q "pages: $total keys"
+r2=$?
+keys c
+wait_for "pages: $total keys, counted [0-9] s ago" 4
+r3=$?
+echo "# paced count seen $r1, still counting after 1 s $r2, counted after c $r3"
+[ $r1 = 0 ] && [ $r2 = 0 ] && [ $r3 = 0 ]
+ok $? "c counts at full speed: $total keys counted within 4 s, while the paced count was still going"
+keys q
+wait_for "EXITED" 5
+
 echo "1..$n"

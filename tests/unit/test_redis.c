@@ -400,7 +400,7 @@ static const struct scan_result *
 walk(struct redis *r, const struct rb_route *route, size_t limit,
     struct scan **sp)
 {
-	struct scan_opts o = { route->keys, route->nkeys, limit, false, 5, 0, 0, NULL };
+	struct scan_opts o = { route->keys, route->nkeys, limit, false, 5, 0, 0, 0, NULL };
 	struct scan_wait w = { false };
 
 	*sp = scan_start(r, &o, scan_finished, &w);
@@ -935,13 +935,17 @@ END_TEST
 
 START_TEST(scan_count_adapts)
 {
-	ck_assert_int_eq(scan_adapt(100, 0.0001), 200);
-	ck_assert_int_eq(scan_adapt(100, 0.001), 100);
-	ck_assert_int_eq(scan_adapt(100, 0.005), 50);
-	ck_assert_int_eq(scan_adapt(8000, 0.0001), 10000);
-	ck_assert_int_eq(scan_adapt(10000, 0.0001), 10000);
-	ck_assert_int_eq(scan_adapt(12, 0.1), 10);
-	ck_assert_int_eq(scan_adapt(10, 0.1), 10);
+	ck_assert_int_eq(scan_adapt(100, 0.0001, 0), 200);
+	ck_assert_int_eq(scan_adapt(100, 0.001, 0), 100);
+	ck_assert_int_eq(scan_adapt(100, 0.005, 0), 50);
+	ck_assert_int_eq(scan_adapt(8000, 0.0001, 0), 10000);
+	ck_assert_int_eq(scan_adapt(10000, 0.0001, 0), 10000);
+	ck_assert_int_eq(scan_adapt(12, 0.1, 0), 10);
+	ck_assert_int_eq(scan_adapt(10, 0.1, 0), 10);
+	/* A paced walk aims lower: 0.2 ms. */
+	ck_assert_int_eq(scan_adapt(100, 0.00005, 0.0002), 200);
+	ck_assert_int_eq(scan_adapt(100, 0.0002, 0.0002), 100);
+	ck_assert_int_eq(scan_adapt(100, 0.0005, 0.0002), 50);
 }
 END_TEST
 
@@ -1172,7 +1176,7 @@ walk_bounded(struct redis *r, double max_s, struct scan **sp)
 {
 	static char pattern[] = "anp:*";
 	char *pats[] = { pattern };
-	struct scan_opts o = { pats, 1, 0, false, 5, max_s, 0, NULL };
+	struct scan_opts o = { pats, 1, 0, false, 5, max_s, 0, 0, NULL };
 	struct scan_wait w = { false };
 
 	*sp = scan_start(r, &o, scan_finished, &w);
