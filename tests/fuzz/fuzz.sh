@@ -33,7 +33,7 @@ done
 die() { echo "fuzz.sh: $*" >&2; exit 2; }
 command -v "$FUZZ_CC" >/dev/null || die "$FUZZ_CC not found (apt-get install clang libclang-rt-14-dev)"
 [ -f "$top_builddir/config.h" ] || die "no $top_builddir/config.h: run ./configure first"
-deps="yaml-0.1 jansson libcrypto libcurl hiredis libevent"
+deps="yaml-0.1 jansson libcrypto libcurl hiredis libevent libevent_openssl openssl"
 # shellcheck disable=SC2086
 dep_cflags=$(pkg-config --cflags $deps) || die "pkg-config: $deps"
 # shellcheck disable=SC2086
