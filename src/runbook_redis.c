@@ -69,7 +69,15 @@ load_redis_url(struct rb_loader *L, const struct ynode *n, struct rb_redis *r)
 	}
 	if (strncmp(url, "rediss://", 9) == 0)
 		r->tls.on = true;
-	else if (strncmp(url, "redis://", 8) != 0) {
+	else if (strncmp(url, "redis+sentinel://", 17) == 0 ||
+	    strncmp(url, "redis-sentinel://", 17) == 0 ||
+	    strncmp(url, "sentinel://", 11) == 0) {
+		rbl_err(L, n, "%s: a Sentinel is written as redis.sentinels: "
+		    "[\"host:port\", ...] and redis.master: NAME, in place of "
+		    "url", rbl_at(L, "url"));
+		free(url);
+		return;
+	} else if (strncmp(url, "redis://", 8) != 0) {
 		rbl_err(L, n, "%s: expected redis[s]://[USER[:PASSWORD]@]HOST"
 		    "[:PORT][/DB] or unix:///PATH[?db=N]", rbl_at(L, "url"));
 		free(url);
