@@ -254,9 +254,14 @@ EOR
 		    -out "$tmp/st.crt" -days 30 -subj "/CN=127.0.0.1" \
 		    -addext "subjectAltName=IP:127.0.0.1" >/dev/null 2>&1
 	fi
-	free_port; stls=$port
-	mkdir -p "$tmp/$impl-tls"
-	cat >"$tmp/$impl-tls/sentinel.conf" <<EOC
+	# Started like the others: a free port, our pid answering (over TLS),
+	# another port when the first attempt did not come up.
+	tcli() { $CLI --tls --cacert "$tmp/st.crt" -p "$stls" "$@"; }
+	stls_up=1
+	for _a in 1 2 3 4 5 6 7 8 9 10; do
+		free_port; stls=$port
+		mkdir -p "$tmp/$impl-tls"
+		cat >"$tmp/$impl-tls/sentinel.conf" <<EOC
 port 0
 tls-port $stls
 tls-cert-file $tmp/st.crt
@@ -268,11 +273,18 @@ dir $tmp/$impl-tls
 logfile $tmp/$impl-tls/log
 sentinel monitor mym 127.0.0.1 $mport 1
 EOC
-	$SENTINEL "$tmp/$impl-tls/sentinel.conf" --sentinel >/dev/null 2>&1 &
-	pids="$pids $!"
-	_i=0
-	while ! $CLI --tls --cacert "$tmp/st.crt" -p "$stls" ping >/dev/null 2>&1 && [ $_i -lt 100 ]; do
-		sleep 0.05; _i=$((_i + 1))
+		$SENTINEL "$tmp/$impl-tls/sentinel.conf" --sentinel >/dev/null 2>&1 &
+		_p=$!
+		_i=0
+		while ! tcli ping >/dev/null 2>&1 && [ $_i -lt 200 ]; do
+			sleep 0.05; _i=$((_i + 1))
+		done
+		if [ "$(tcli INFO server 2>/dev/null | tr -d '\r' |
+		    sed -n 's/^process_id://p')" = "$_p" ]; then
+			pids="$pids $_p"; stls_up=0; break
+		fi
+		kill $_p 2>/dev/null
+		echo "# the TLS sentinel on $stls did not come up: $(tail -n 3 "$tmp/$impl-tls/log" 2>/dev/null | tr '\n' ' ')"
 	done
 	tls_rb() {	# tls_rb EXTRA: the runbook, sentinel_tls as EXTRA
 		cat >"$tmp/$impl-tls.yml" <<EOR
