@@ -9,7 +9,8 @@
 # FLUSHDB and cross-slot DEL with binary keys (from MONITOR on a
 # standalone server: a cluster node refuses it before MONITOR sees it, and
 # cl_errorstat counts the refusal); floor deletes exactly what matched;
-# a primary killed has its replica promoted.  Speaks TAP.
+# cl_reshard moves slots and their keys; a primary killed has its replica
+# promoted; a TLS-only cluster with an ACL user comes up.  Speaks TAP.
 set -u
 : "${REHEARSE:=./rehearse}" "${top_srcdir:=.}" "${top_builddir:=.}"
 : "${CLUSTERKIT:=$top_builddir/tests/tools/clusterkit}"
@@ -20,7 +21,21 @@ kit() { "$CLUSTERKIT" "$@"; }
 
 if ! cluster_start kit 3 1 2>"$tmp/err"; then
 	ok 1 "a 3-primary cluster with a replica each came up"
-	echo "1..$n"
+	# 7. TLS ----------------------------------------------------------------
+if cl_tls "$tmp/pki" && cluster_start tls 3 0 2>"$tmp/err"; then
+	t1=${cl_primaries%% *}
+	cl_acl_user ann 'a secret "pw"' '~*' '+@all'
+	[ "$(cl_cli "$t1" PING)" = PONG ] &&
+	    ! redis-cli -p "$t1" PING 2>/dev/null | grep -q PONG &&
+	    [ "$(cl_cli "$t1" --user ann --pass 'a secret "pw"' --no-auth-warning PING)" = PONG ] &&
+	    cl_cli "$t1" CLUSTER SHARDS | grep -q '^tls-port$' &&
+	    [ -n "$(cl_owner foo)" ]
+	ok $? "a TLS-only cluster ($cl_primaries): TLS answers, plaintext does not, an ACL user on every node"
+else
+	ok 1 "a TLS-only cluster came up"
+fi
+
+echo "1..$n"
 	exit 1
 fi
 set -- $cl_primaries
@@ -178,7 +193,18 @@ kit floor "$p1" 'kit:bin:*' >"$tmp/out" 2>"$tmp/err" &&
     [ "$(cl_errorstat CROSSSLOT)" = 0 ]
 ok $? "floor: the 2,000 binary keys, grouped by slot (no CROSSSLOT)"
 
-# 5. failover ------------------------------------------------------------
+# 5. reshard -------------------------------------------------------------
+before=$(kit count "$p1" 'kit:speed:*' 2>/dev/null)
+cl_reshard "$p1" "$p3" 200 --cluster-pipeline 100
+running=no
+kill -0 "$reshard_pid" 2>/dev/null && running=yes
+cl_reshard_wait 120 && cl_wait_ok &&
+    [ "$(cl_owner 0)" = "$p3" ] && [ "$(cl_owner 199)" = "$p3" ] &&
+    [ "$(cl_owner 200)" = "$p1" ] &&
+    [ "$(kit count "$p2" 'kit:speed:*' 2>/dev/null)" = "$before" ]
+ok $? "cl_reshard: 200 slots moved from $p1 to $p3 in the background (running at first: $running), all $before keys found after"
+
+# 6. failover ------------------------------------------------------------
 before=$(cl_total)
 if cl_kill_primary "$p2" 2>"$tmp/err"; then
 	case " $cl_primaries " in *" $cl_promoted "*) st=0 ;; *) st=1 ;; esac
@@ -188,5 +214,19 @@ else
 	false
 fi
 ok $? "cl_kill_primary: $p2 killed, replica $cl_promoted promoted, all $before keys still there"
+
+# 7. TLS ----------------------------------------------------------------
+if cl_tls "$tmp/pki" && cluster_start tls 3 0 2>"$tmp/err"; then
+	t1=${cl_primaries%% *}
+	cl_acl_user ann 'a secret "pw"' '~*' '+@all'
+	[ "$(cl_cli "$t1" PING)" = PONG ] &&
+	    ! redis-cli -p "$t1" PING 2>/dev/null | grep -q PONG &&
+	    [ "$(cl_cli "$t1" --user ann --pass 'a secret "pw"' --no-auth-warning PING)" = PONG ] &&
+	    cl_cli "$t1" CLUSTER SHARDS | grep -q '^tls-port$' &&
+	    [ -n "$(cl_owner foo)" ]
+	ok $? "a TLS-only cluster ($cl_primaries): TLS answers, plaintext does not, an ACL user on every node"
+else
+	ok 1 "a TLS-only cluster came up"
+fi
 
 echo "1..$n"
