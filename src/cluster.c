@@ -1124,6 +1124,7 @@ req_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		q->ask = n;
 	else {
 		cl->slots[slot] = (int16_t)n;	/* the topology follows */
+		q->slot = (unsigned)slot;	/* the server knows best */
 		refresh_soon(cl);
 	}
 	dispatch(q);
