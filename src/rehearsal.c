@@ -258,8 +258,7 @@ redis_settled(void *arg)
 		return false;
 	/* A cluster: once its topology is known (or could not be had). */
 	return rh->cluster == NULL || cluster_mode(rh->cluster) ==
-	    CLUSTER_OFF || cluster_known(rh->cluster) ||
-	    cluster_error(rh->cluster)[0] != '\0';
+	    CLUSTER_OFF || cluster_settled(rh->cluster);
 }
 
 /* The runbook (its diagnostics printed), checked against the log it
