@@ -182,6 +182,31 @@ redis_new_like(const struct redis *r)
 	return n;
 }
 
+struct redis *
+redis_new_at(const struct redis *r, const char *host, int port)
+{
+	struct redis *n = redis_new_like(r);
+
+	free(n->to_host);
+	n->to_host = xstrdup(host);
+	n->to_port = port;
+	n->expect = REDIS_EXPECT_DATA;
+	return n;
+}
+
+void
+redis_address(const struct redis *r, char *buf, size_t len)
+{
+	const char *h = r->to_host != NULL ? r->to_host : r->cfg->host;
+	int port = r->to_host != NULL ? r->to_port : r->cfg->port;
+
+	if (r->to_host == NULL && r->cfg->kind == REDIS_UNIX)
+		snprintf(buf, len, "%s", r->cfg->path);
+	else
+		snprintf(buf, len, strchr(h != NULL ? h : "", ':') != NULL ?
+		    "[%s]:%d" : "%s:%d", h != NULL ? h : "?", port);
+}
+
 const char *
 redis_setup_error(const struct redis *r)
 {
@@ -1120,7 +1145,7 @@ open_socket(struct redis *r, char *msg, size_t len)
 	int fd, rc;
 
 	memset(&ss, 0, sizeof ss);
-	if (r->cfg->kind == REDIS_UNIX) {
+	if (r->cfg->kind == REDIS_UNIX && r->to_host == NULL) {
 		if (strlen(r->cfg->path) >= sizeof sun->sun_path) {
 			snprintf(msg, len, "socket path too long");
 			return -1;

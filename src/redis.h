@@ -64,6 +64,13 @@ void		 redis_free(struct redis *);
  * started), for a caller that needs a connection of its own.  With
  * Sentinel: to the node r is connected to now, not resolved again. */
 struct redis	*redis_new_like(const struct redis *r);
+/* The same settings, to another node (a cluster's): over TCP to
+ * host:port, any data node accepted. */
+struct redis	*redis_new_at(const struct redis *r, const char *host,
+		     int port);
+/* "host:port" ("[v6]:port", or the socket's path) of the node it is
+ * meant to reach now. */
+void		 redis_address(const struct redis *, char *buf, size_t len);
 /* Why the connection cannot even be tried (redis.tls files that cannot
  * be read or used, the runbook field named), or NULL. */
 const char	*redis_setup_error(const struct redis *);

@@ -9,6 +9,7 @@
 #include "audit.h"
 #include "audit_read.h"
 #include "cli.h"
+#include "cluster.h"
 #include "diag.h"
 #include "http.h"
 #include "log_digest.h"
@@ -248,10 +249,16 @@ replay_verdicts(struct rehearsal *c, const char *log)
 static bool
 redis_settled(void *arg)
 {
-	const struct redis_status *st = redis_status(arg);
+	struct rehearsal *rh = arg;
+	const struct redis_status *st = redis_status(rh->redis);
 
-	return st->state == REDIS_UP || (st->state == REDIS_DOWN &&
-	    st->failures > 0);
+	if (st->state == REDIS_DOWN && st->failures > 0)
+		return true;
+	if (st->state != REDIS_UP)
+		return false;
+	/* A cluster: once its topology is known (or could not be had). */
+	return rh->cluster == NULL || cluster_mode(rh->cluster) ==
+	    CLUSTER_OFF || cluster_settled(rh->cluster);
 }
 
 /* The runbook (its diagnostics printed), checked against the log it
@@ -335,8 +342,10 @@ connect_all(struct rehearsal *rh, unsigned parts)
 		sentinel_start(rh->sentinel);
 	else
 		redis_start(rh->redis);
+	if (rh->cluster != NULL)
+		cluster_start(rh->cluster);
 	if (parts & REHEARSAL_SETTLE)
-		loop_run_until(rh->loop, redis_settled, rh->redis, 2.0 + 3.0 *
+		loop_run_until(rh->loop, redis_settled, rh, 2.0 + 3.0 *
 		    (double)rh->rb->redis.timeout_ms / 1000.0);
 }
 
@@ -351,6 +360,7 @@ start_session(struct rehearsal *rh, const struct rehearsal_opts *o)
 	memset(&so, 0, sizeof so);
 	so.check_mode = o->mode == POLICY_CHECK;
 	so.read_only = rh->read_only || so.check_mode;
+	so.cluster = rh->cluster;
 	rh->session = session_new(rh->loop, rh->rb, rh->audit, rh->redis,
 	    rh->http, &so, &fwd);
 	if (o->resume != NULL)
@@ -406,6 +416,10 @@ rehearsal_open(const struct rehearsal_opts *o, char **cause)
 			*cause = xstrdup(redis_setup_error(rh->redis));
 			goto fail;
 		}
+		if (rh->rb->redis.cluster != RB_CLUSTER_OFF &&
+		    rh->rb->redis.kind == REDIS_TCP)
+			rh->cluster = cluster_new(rh->loop, rh->redis,
+			    &rh->rb->redis, password);
 	}
 	if (o->log && open_log(rh, o, cause) != 0)
 		goto fail;
@@ -429,6 +443,7 @@ rehearsal_open(const struct rehearsal_opts *o, char **cause)
 	}
 	return rh;
 fail:
+	cluster_free(rh->cluster);
 	if (rh->sentinel != NULL)
 		sentinel_free(rh->sentinel);	/* and its master connection */
 	else
@@ -454,6 +469,7 @@ rehearsal_close(struct rehearsal *rh, int status)
 		status = EXIT_FAILED;
 	rh->audit = NULL;	/* master_changed writes no more */
 	monitor_free(rh->monitor);
+	cluster_free(rh->cluster);	/* before the seed it watches */
 	if (rh->sentinel != NULL)
 		sentinel_free(rh->sentinel);	/* and its master connection */
 	else

@@ -46,6 +46,9 @@ struct rehearsal {
 	struct audit	*audit;
 	struct redis	*redis;		/* with Sentinel, the master's */
 	struct sentinel	*sentinel;	/* redis.sentinels, or NULL */
+	struct cluster	*cluster;	/* watches redis: found or declared
+					   cluster mode (cluster.h); NULL
+					   with sentinels or cluster: false */
 	struct http	*http;
 	struct session	*session;
 	struct readouts	*readouts;	/* live, or one round of check's:

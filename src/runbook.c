@@ -595,6 +595,9 @@ runbook_free(struct runbook *rb)
 	for (i = 0; i < rb->redis.nsentinels; i++)
 		free(rb->redis.sentinels[i].host);
 	free(rb->redis.sentinels);
+	for (i = 0; i < rb->redis.nnodes; i++)
+		free(rb->redis.nodes[i].host);
+	free(rb->redis.nodes);
 	free(rb->redis.master);
 	free(rb->redis.sentinel_user);
 	free(rb->redis.sentinel_password_env);

@@ -75,6 +75,12 @@ struct rb_hostport {
 	int		 port;
 };
 
+enum rb_cluster {
+	RB_CLUSTER_DETECT,	/* redis.cluster not given: INFO cluster says */
+	RB_CLUSTER_ON,		/* redis.cluster: true */
+	RB_CLUSTER_OFF,		/* redis.cluster: false: never a cluster */
+};
+
 struct rb_redis {
 	char		*url;		/* as written, password masked; or NULL
 					   with sentinels */
@@ -95,6 +101,11 @@ struct rb_redis {
 	char		*sentinel_user;	/* ACL user on the sentinels, or NULL */
 	char		*sentinel_password_env;
 	struct rb_tls	 sentinel_tls;
+
+	/* Cluster: found from the node (INFO cluster), or declared. */
+	enum rb_cluster	 cluster;
+	struct rb_hostport *nodes;	/* more seed nodes (redis.nodes) */
+	size_t		 nnodes;
 	long		 timeout_ms;
 	double		 refresh_s;
 	long		 max_reply_mb;	/* bytes of one reply, in MiB */

@@ -284,13 +284,66 @@ load_sentinels(struct rb_loader *L, const struct ynode *map,
 	load_tls(L, map, "sentinel_tls", &r->sentinel_tls);
 }
 
+/* redis.cluster (true, false, or absent: INFO cluster decides) and
+ * redis.nodes, the other seed nodes of a declared cluster. */
+static void
+load_cluster(struct rb_loader *L, const struct ynode *map, struct rb_redis *r)
+{
+	const struct ynode *c = ymap_get(map, "cluster"),
+	    *n = ymap_get(map, "nodes"), *it;
+	bool on = false;
+	char *s;
+	size_t i;
+
+	if (c != NULL) {
+		rbl_field_bool(L, map, "cluster", false, &on);
+		r->cluster = on ? RB_CLUSTER_ON : RB_CLUSTER_OFF;
+	}
+	if (on && r->nsentinels > 0)
+		rbl_err(L, c, "%s: a Sentinel-managed master is not a cluster; "
+		    "give either sentinels or cluster", rbl_at(L, "cluster"));
+	else if (on && r->kind == REDIS_UNIX)
+		rbl_err(L, c, "%s: a cluster's nodes are reached over TCP; the "
+		    "url names a unix socket", rbl_at(L, "cluster"));
+	else if (on && r->db != 0)
+		rbl_err(L, c, "%s: a cluster has only database 0; the url names "
+		    "database %d", rbl_at(L, "cluster"), r->db);
+	if (n == NULL)
+		return;
+	if (!on) {
+		rbl_err(L, n, "%s: only with cluster: true (the seed nodes of a "
+		    "cluster)", rbl_at(L, "nodes"));
+		return;
+	}
+	if (n->type != YN_SEQ || n->n == 0 || n->n > 64) {
+		rbl_err(L, n, "%s: expected a list of 1 to 64 \"host:port\", "
+		    "found %s", rbl_at(L, "nodes"), n->type != YN_SEQ ?
+		    ynode_describe(n) : n->n == 0 ? "an empty list" :
+		    "more than 64");
+		return;
+	}
+	r->nodes = xcalloc(n->n, sizeof *r->nodes);
+	for (i = 0; i < n->n; i++) {
+		it = n->items[i];
+		if ((s = rbl_text(L, it, "nodes")) == NULL)
+			continue;
+		if (!parse_hostport(s, 6379, &r->nodes[r->nnodes]))
+			rbl_err(L, it, "%s: '%s' is not host:port (a port from 1 "
+			    "to 65535; IPv6 as [addr]:port)", rbl_at(L, "nodes"),
+			    s);
+		else
+			r->nnodes++;
+		free(s);
+	}
+}
+
 void
 rbl_load_redis(struct rb_loader *L, const struct ynode *n)
 {
 	static const char *const keys[] = { "url", "username", "password_env",
 	    "tls", "db", "sentinels", "master", "sentinel_username",
 	    "sentinel_password_env", "sentinel_tls", "timeout_ms", "refresh_s",
-	    "max_reply_mb", NULL };
+	    "max_reply_mb", "cluster", "nodes", NULL };
 	static const char *const sentinel_only[] = { "master",
 	    "sentinel_username", "sentinel_password_env", "sentinel_tls", NULL };
 	struct rb_redis *r = &L->rb->redis;
@@ -353,6 +406,7 @@ rbl_load_redis(struct rb_loader *L, const struct ynode *n)
 		rbl_err(L, x, "%s: a unix socket does not take TLS",
 		    rbl_at(L, "tls"));
 	load_tls(L, n, "tls", &r->tls);
+	load_cluster(L, n, r);
 	r->password_env = rbl_field_env(L, n, "password_env");
 	rbl_field_long(L, n, "timeout_ms", 1, 60000, 1000, &r->timeout_ms);
 	rbl_field_double(L, n, "refresh_s", 0.2, 3600, 2, &r->refresh_s);

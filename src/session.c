@@ -115,6 +115,7 @@ session_new(struct loop *l, const struct runbook *rb, struct audit *a,
 	s->rb = rb;
 	s->audit = a;
 	s->redis = r;
+	s->cluster = o->cluster;
 	s->http = h;
 	s->opts = *o;
 	if (hooks != NULL)

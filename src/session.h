@@ -48,6 +48,7 @@ struct step_run {
 	size_t		 nnotes;
 };
 
+struct cluster;
 struct session;
 
 struct session_hooks {
@@ -67,6 +68,7 @@ struct session_hooks {
 struct session_opts {
 	bool		 read_only;
 	bool		 check_mode;	/* rehearse check: unsafe steps skip */
+	struct cluster	*cluster;	/* the redis's cluster, or NULL */
 };
 
 /* redis may be NULL (no redis section); audit may be NULL (check). */

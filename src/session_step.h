@@ -35,6 +35,7 @@ struct session {
 	const struct runbook *rb;
 	struct audit	*audit;		/* NULL in check */
 	struct redis	*redis;		/* NULL without a redis section */
+	struct cluster	*cluster;	/* redis is a cluster's seed, or NULL */
 	struct http	*http;
 	struct session_opts opts;
 	struct session_hooks hooks;
