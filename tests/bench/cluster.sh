@@ -82,7 +82,8 @@ while [ $r -lt "$runs" ]; do
 	st=$?
 	wall=$(( $(now_ms) - t0 ))
 	done_line=$(grep '"type":"purge.done"' "$tmp/a.$r.jsonl" 2>/dev/null)
-	deleted=$(echo "$done_line" | sed -n 's/.*"deleted":\([0-9]*\).*/\1/p')
+	# The record's own "deleted" and "ms" come first (then the shards').
+	deleted=$(echo "$done_line" | grep -o '"deleted":[0-9]*' | head -1 | cut -d: -f2)
 	if [ $st != 0 ] || [ "$deleted" != "$route" ]; then
 		ours_ok=0
 		why="exit $st, deleted '${deleted:-none}' of $route: $(grep -m1 -E 'fail|refused|error' "$tmp/out.$r")"
@@ -92,7 +93,7 @@ while [ $r -lt "$runs" ]; do
 	[ "$(cl_total)" = $((total - route)) ] || die "our purge left $(cl_total) keys, not $((total - route))"
 	start=$(ms_of "$(grep '"type":"step.start"' "$tmp/a.$r.jsonl" | sed -n 's/.*"ts":"\([^"]*\)".*/\1/p')")
 	prev=$(ms_of "$(grep '"type":"purge.preview"' "$tmp/a.$r.jsonl" | sed -n 's/.*"ts":"\([^"]*\)".*/\1/p')")
-	del=$(echo "$done_line" | sed -n 's/.*"ms":\([0-9.]*\).*/\1/p')
+	del=$(echo "$done_line" | grep -o '"ms":[0-9.]*' | head -1 | cut -d: -f2)
 	echo $((prev - start)) >>"$tmp/preview"
 	echo "$del" >>"$tmp/delete"
 	echo "$((prev - start)) $del" | awk '{ print $1 + $2 }' >>"$tmp/ours"

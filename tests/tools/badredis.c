@@ -46,7 +46,8 @@
  *
  * The cluster modes are a Redis Cluster node (INFO says redis_mode:cluster
  * and cluster_enabled:1; ROLE master; CLUSTER INFO cluster_state:ok;
- * CLUSTER MYID; ASKING, READONLY, READWRITE +OK; SCAN as above) that owns
+ * CLUSTER MYID; ASKING, READONLY, READWRITE, MULTI, DISCARD +OK, keyed
+ * commands in MULTI +QUEUED, EXEC an empty array; SCAN as above) that owns
  * every slot (CLUSTER SHARDS, SLOTS and NODES say so, with its own
  * address) -- except where the mode says:
  *
@@ -122,6 +123,8 @@ struct conn {
 	const char	*unit;		/* what is streamed ('x' when NULL);
 					   its length divides 65536 */
 	bool		 pinged;
+	bool		 multi;		/* cluster modes: in MULTI (EXEC
+					   answers an empty array) */
 	bool		 closing;	/* close once out is sent */
 	bool		 hung;		/* info-hang: answers nothing more */
 	unsigned long	 scans;
@@ -498,6 +501,18 @@ answer_cluster(struct conn *c, int argc, char **argv, size_t *lens)
 		out_fmt(c, "+OK\r\n");
 		return true;
 	}
+	/* A transaction (how a client may test a permission): queued, then
+	 * discarded; redirections are answered at queueing, as Redis does. */
+	if (is(cmd, n, "MULTI") || is(cmd, n, "DISCARD")) {
+		c->multi = is(cmd, n, "MULTI");
+		out_fmt(c, "+OK\r\n");
+		return true;
+	}
+	if (is(cmd, n, "EXEC")) {
+		c->multi = false;
+		out_fmt(c, "*0\r\n");
+		return true;
+	}
 	if (is(cmd, n, "CLUSTER") && argc >= 2) {
 		const char *sub = argv[1];
 		size_t sl = lens[1];
@@ -551,8 +566,10 @@ answer_cluster(struct conn *c, int argc, char **argv, size_t *lens)
 	default:
 		break;
 	}
+	if (c->multi)
+		out_fmt(c, "+QUEUED\r\n");
 	/* UNLINK, DUMP, PTTL: the common answers. */
-	if (is(cmd, n, "GET"))
+	else if (is(cmd, n, "GET"))
 		out_fmt(c, "$-1\r\n");
 	else if (is(cmd, n, "SET") || is(cmd, n, "RESTORE"))
 		out_fmt(c, "+OK\r\n");
