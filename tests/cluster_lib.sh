@@ -48,8 +48,9 @@
 #	pid in $reshard_pid (and in $pids), its output in $cl_dir/reshard.log.
 #	cl_reshard_wait waits for it (bounded) and returns its status.
 # cl_alive PORT           true when the node is up (and is ours).
-# cl_errorstat CODE, cl_resetstat, cl_monitor_start, cl_monitor_stop: see
-#	below (refused commands, MONITOR on every node).
+# cl_errorstat CODE, cl_resetstat, cl_monitor_start, cl_monitor_stop,
+#	cl_wait_synced: see below (refused commands, MONITOR on every node,
+#	replicas that have every write).
 #
 # Valkey: REDIS_SERVER=valkey-server starts valkey-server; redis-cli 7.0
 # manages a Valkey 8 cluster as well (create, reshard, MONITOR), so
@@ -484,4 +485,25 @@ cl_monitor_stop() {
 	for _clp2 in $cl_monitor_pids; do kill "$_clp2" 2>/dev/null; done
 	for _clp2 in $cl_monitor_pids; do wait "$_clp2" 2>/dev/null; done
 	cl_monitor_pids=
+}
+# cl_wait_synced [SECONDS]: until every replica up has all its primary's
+# writes (its slave_repl_offset has reached the primary's
+# master_repl_offset): before killing a primary whose replica must have
+# every key.
+cl_wait_synced() {
+	cl_poll "${1:-30}" cl_synced || {
+		echo "cl_wait_synced: the replicas did not catch up" >&2
+		return 1
+	}
+}
+cl_synced() {
+	for _clq in $cl_replicas; do
+		_clinfo=$(cl_cli "$_clq" INFO replication 2>/dev/null | tr -d '\r')
+		_clmp=$(echo "$_clinfo" | sed -n 's/^master_port://p')
+		_cloff=$(echo "$_clinfo" | sed -n 's/^slave_repl_offset://p')
+		[ -n "$_clmp" ] && [ -n "$_cloff" ] || return 1
+		_clmoff=$(cl_cli "$_clmp" INFO replication 2>/dev/null | tr -d '\r' |
+		    sed -n 's/^master_repl_offset://p')
+		[ -n "$_clmoff" ] && [ "$_cloff" -ge "$_clmoff" ] || return 1
+	done
 }
