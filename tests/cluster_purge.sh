@@ -17,7 +17,8 @@
 #    SIGKILL) and its replica promoted: the keys left are exactly those
 #    the purge did not claim, nothing counted twice;
 #  - a node down at preview time (a cluster without replicas): refused,
-#    nothing deleted.
+#    nothing deleted;
+#  - TLS-only nodes (rediss://, the runbook's CA for every node).
 # Speaks TAP.  Needs $REHEARSE, $CLUSTERKIT, $top_srcdir.
 set -u
 : "${REHEARSE:=./rehearse}" "${top_srcdir:=.}" "${top_builddir:=.}"
@@ -57,7 +58,44 @@ export RH_PW
 
 if ! cluster_start main 3 1 2>"$tmp/err"; then
 	ok 1 "a 3-primary cluster with a replica each came up"
-	echo "1..$n"
+	# 7. TLS-only nodes ---------------------------------------------------------
+# cl_count PATTERN: the keys matching on every primary, over TLS (clusterkit
+# speaks plaintext only).
+cl_count() {
+	_t=0
+	for _p in $cl_primaries; do
+		_t=$((_t + $(cl_cli "$_p" --scan --pattern "$1" | wc -l)))
+	done
+	echo $_t
+}
+if cl_tls "$tmp/pki" && cluster_start tls 3 0 2>"$tmp/err"; then
+	set -- $cl_primaries
+	cl_acl_user purger "$RH_PW" '~*' '+@all'
+	i=0
+	while [ $i -lt 2000 ]; do echo "SET anp:page:/blog/t$i v"; i=$((i + 1)); done |
+	    cl_cli "$1" -c >/dev/null 2>&1
+	i=0
+	while [ $i -lt 500 ]; do echo "SET anp:page:/shop/t$i v"; i=$((i + 1)); done |
+	    cl_cli "$1" -c >/dev/null 2>&1
+	cat >"$tmp/tls.yml" <<EOR
+runbook: cluster purge over TLS
+owner: ops
+redis: { url: "rediss://purger@127.0.0.1:$2/0", password_env: RH_PW, timeout_ms: 2000, tls: { ca_file: $cl_tlsdir/ca.crt } }
+routes:
+  - { name: blog, keys: ["anp:page:/blog/*"], max_keys: 100000 }
+steps:
+  - { title: Purge the route, purge: blog }
+EOR
+	before=$(cl_count 'anp:page:/blog/*')
+	purge "$tmp/tls.yml" 8
+	[ "$before" = 2000 ] && [ $st = 0 ] && [ "$(field deleted)" = 2000 ] &&
+	    [ "$(cl_count 'anp:page:/blog/*')" = 0 ] && [ "$(cl_total)" = 500 ]
+	ok $? "a TLS-only cluster (rediss://, ca_file, ACL user): $before keys previewed and deleted over TLS on every node, the 500 others stay (exit $st)"
+else
+	ok 1 "a TLS-only cluster came up"
+fi
+
+echo "1..$n"
 	exit 1
 fi
 set -- $cl_primaries
@@ -191,6 +229,43 @@ if cluster_start down 3 0 2>"$tmp/err"; then
 	ok $? "a primary down at preview time ($3): refused, nothing deleted on the others (exit $st: $(grep -o -E 'refused.{0,120}' "$tmp/out" | head -1))"
 else
 	ok 1 "a 3-primary cluster without replicas came up"
+fi
+
+# 7. TLS-only nodes ---------------------------------------------------------
+# cl_count PATTERN: the keys matching on every primary, over TLS (clusterkit
+# speaks plaintext only).
+cl_count() {
+	_t=0
+	for _p in $cl_primaries; do
+		_t=$((_t + $(cl_cli "$_p" --scan --pattern "$1" | wc -l)))
+	done
+	echo $_t
+}
+if cl_tls "$tmp/pki" && cluster_start tls 3 0 2>"$tmp/err"; then
+	set -- $cl_primaries
+	cl_acl_user purger "$RH_PW" '~*' '+@all'
+	i=0
+	while [ $i -lt 2000 ]; do echo "SET anp:page:/blog/t$i v"; i=$((i + 1)); done |
+	    cl_cli "$1" -c >/dev/null 2>&1
+	i=0
+	while [ $i -lt 500 ]; do echo "SET anp:page:/shop/t$i v"; i=$((i + 1)); done |
+	    cl_cli "$1" -c >/dev/null 2>&1
+	cat >"$tmp/tls.yml" <<EOR
+runbook: cluster purge over TLS
+owner: ops
+redis: { url: "rediss://purger@127.0.0.1:$2/0", password_env: RH_PW, timeout_ms: 2000, tls: { ca_file: $cl_tlsdir/ca.crt } }
+routes:
+  - { name: blog, keys: ["anp:page:/blog/*"], max_keys: 100000 }
+steps:
+  - { title: Purge the route, purge: blog }
+EOR
+	before=$(cl_count 'anp:page:/blog/*')
+	purge "$tmp/tls.yml" 8
+	[ "$before" = 2000 ] && [ $st = 0 ] && [ "$(field deleted)" = 2000 ] &&
+	    [ "$(cl_count 'anp:page:/blog/*')" = 0 ] && [ "$(cl_total)" = 500 ]
+	ok $? "a TLS-only cluster (rediss://, ca_file, ACL user): $before keys previewed and deleted over TLS on every node, the 500 others stay (exit $st)"
+else
+	ok 1 "a TLS-only cluster came up"
 fi
 
 echo "1..$n"
