@@ -46,6 +46,7 @@ struct cluster {
 	size_t		 nnodes;
 	int16_t		 slots[CLUSTER_SLOTS];	/* owner node, or -1 */
 	bool		 known;
+	unsigned long	 moves;		/* cluster_moves() */
 	bool		 use_slots;	/* CLUSTER SHARDS is not known */
 	bool		 refreshing;
 	int		 infos;		/* CLUSTER INFO replies to come */
@@ -53,6 +54,7 @@ struct cluster {
 	char		 error[256];
 	char		 problem[400];
 	struct timer	*refresh;
+	double		 refresh_at;	/* when it fires */
 	struct timer	*tick;
 	struct creq	*wait_head, *wait_tail;
 	size_t		 nwaiting;
@@ -369,6 +371,12 @@ const struct cluster_node *
 cluster_node(const struct cluster *cl, size_t i)
 {
 	return i < cl->nnodes ? &cl->nodes[i] : NULL;
+}
+
+unsigned long
+cluster_moves(const struct cluster *cl)
+{
+	return cl->moves;
 }
 
 int
@@ -761,8 +769,11 @@ take(struct cluster *cl, struct topo *t)
 			snprintf(n->id, sizeof n->id, "%s", t->n[i].id);
 	}
 	for (s = 0; s < CLUSTER_SLOTS; s++) {
-		cl->slots[s] = t->slots[s] >= 0 ? (int16_t)map[t->slots[s]] :
-		    -1;
+		int16_t o = t->slots[s] >= 0 ? (int16_t)map[t->slots[s]] : -1;
+
+		if (cl->known && o != cl->slots[s])
+			cl->moves++;
+		cl->slots[s] = o;
 		if (cl->slots[s] >= 0)
 			cl->nodes[cl->slots[s]].nslots++;
 	}
@@ -892,6 +903,7 @@ cluster_refresh(struct cluster *cl)
 	if (cl->mode != CLUSTER_ON || cl->zombie)
 		return;
 	timer_arm(cl->refresh, cl->cfg->refresh_s);
+	cl->refresh_at = loop_now() + cl->cfg->refresh_s;
 	if (cl->refreshing || (r = pick(cl)) == NULL)
 		return;
 	if (own_sendv(cl, r, topology_reply, cl, 2, cl->use_slots ? slots :
@@ -905,11 +917,19 @@ refresh_fired(void *arg)
 	cluster_refresh(arg);
 }
 
+/* A refresh within QUICK_S; one that is due sooner stays (a stream of
+ * calls must not keep pushing it away). */
 static void
 refresh_soon(struct cluster *cl)
 {
-	if (cl->refresh != NULL && cl->mode == CLUSTER_ON)
-		timer_arm(cl->refresh, QUICK_S);
+	double now = loop_now();
+
+	if (cl->refresh == NULL || cl->mode != CLUSTER_ON)
+		return;
+	if (timer_armed(cl->refresh) && cl->refresh_at <= now + QUICK_S)
+		return;
+	timer_arm(cl->refresh, QUICK_S);
+	cl->refresh_at = now + QUICK_S;
 }
 
 /* Finding the mode ----------------------------------------------------- */
@@ -1144,6 +1164,7 @@ req_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		free(e);
 		return;
 	}
+	cl->moves++;
 	if (ask)
 		q->ask = n;
 	else {

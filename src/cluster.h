@@ -86,6 +86,9 @@ const char	*cluster_problem(struct cluster *);
 const char	*cluster_error(const struct cluster *);
 size_t		 cluster_nnodes(const struct cluster *);
 const struct cluster_node *cluster_node(const struct cluster *, size_t i);
+/* Goes up whenever a slot changes owner (a refresh, a MOVED) or an ASK
+ * is followed: a caller can tell that slots moved while it worked. */
+unsigned long	 cluster_moves(const struct cluster *);
 /* The node that owns slot now, or -1. */
 int		 cluster_slot_owner(const struct cluster *, unsigned slot);
 /* The node of a connection of this cluster, or -1. */
