@@ -1131,7 +1131,10 @@ req_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	}
 	snprintf(shown, sizeof shown, "%.*s", (int)(rep->len > 200 ? 200 :
 	    rep->len), rep->str);
-	if (++q->redirects > CLUSTER_REDIRECTS && !starts(rep, "CLUSTERDOWN")) {
+	/* TRYAGAIN and CLUSTERDOWN last as long as a migration or a
+	   failover: bounded by CLUSTER_WAIT_S, not counted. */
+	if (!starts(rep, "TRYAGAIN") && !starts(rep, "CLUSTERDOWN") &&
+	    ++q->redirects > CLUSTER_REDIRECTS) {
 		char *e = esc_str(shown, 0);
 
 		fail_not_run(q, "more than %d redirections (the last: %s)",
@@ -1141,8 +1144,6 @@ req_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	}
 	if (starts(rep, "TRYAGAIN") || starts(rep, "CLUSTERDOWN")) {
 		q->not_before = loop_now() + CLUSTER_TRYAGAIN_S;
-		if (starts(rep, "CLUSTERDOWN"))
-			q->redirects--;	/* bounded by CLUSTER_WAIT_S */
 		park(q, "%s", shown);
 		return;
 	}

@@ -16,8 +16,9 @@
  * A command for a slot goes to the primary that owns it.  A MOVED answer
  * moves the slot at once (a refresh follows) and the command goes to the
  * new owner; an ASK answer sends it once more, to the node named, after
- * ASKING; a TRYAGAIN answer (keys of a slot being migrated) is retried
- * after a short pause.  At most CLUSTER_REDIRECTS of these.  A command
+ * ASKING: at most CLUSTER_REDIRECTS of these.  A TRYAGAIN answer (keys of
+ * a slot being migrated) or CLUSTERDOWN is retried after a short pause,
+ * for at most CLUSTER_WAIT_S.  A command
  * whose slot has no primary that is up waits (a failover is usually under
  * CLUSTER_WAIT_S) and fails when that time is over; that failure, like any
  * before the command left, is recognised by cluster_unsent(): no server
