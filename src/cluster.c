@@ -32,6 +32,7 @@ struct creq {
 	int		 redirects;
 	double		 since;		/* first sent */
 	double		 not_before;	/* TRYAGAIN: not sooner */
+	double		 tryagain;	/* the first TRYAGAIN, or 0 */
 	char		 why[200];	/* why it waits */
 	struct creq	*next;		/* waiting list */
 };
@@ -1139,6 +1140,17 @@ req_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 
 		fail_not_run(q, "more than %d redirections (the last: %s)",
 		    CLUSTER_REDIRECTS, e);
+		free(e);
+		return;
+	}
+	if (starts(rep, "TRYAGAIN") && q->tryagain == 0)
+		q->tryagain = loop_now();
+	if (starts(rep, "TRYAGAIN") && loop_now() - q->tryagain >
+	    CLUSTER_TRYAGAIN_MAX_S) {
+		char *e = esc_str(shown, 0);
+
+		fail_not_run(q, "the slot was still being migrated after %.0f s "
+		    "(%s)", CLUSTER_TRYAGAIN_MAX_S, e);
 		free(e);
 		return;
 	}

@@ -17,8 +17,8 @@
  * moves the slot at once (a refresh follows) and the command goes to the
  * new owner; an ASK answer sends it once more, to the node named, after
  * ASKING: at most CLUSTER_REDIRECTS of these.  A TRYAGAIN answer (keys of
- * a slot being migrated) or CLUSTERDOWN is retried after a short pause,
- * for at most CLUSTER_WAIT_S.  A command
+ * a slot being migrated) is retried after a short pause for at most
+ * CLUSTER_TRYAGAIN_MAX_S, CLUSTERDOWN (a failover) for CLUSTER_WAIT_S.  A command
  * whose slot has no primary that is up waits (a failover is usually under
  * CLUSTER_WAIT_S) and fails when that time is over; that failure, like any
  * before the command left, is recognised by cluster_unsent(): no server
@@ -43,6 +43,7 @@
 #define CLUSTER_REDIRECTS	5	/* MOVED, ASK, TRYAGAIN per command */
 #define CLUSTER_WAIT_S		20.0	/* for a slot's primary to come */
 #define CLUSTER_TRYAGAIN_S	0.05	/* pause before a TRYAGAIN retry */
+#define CLUSTER_TRYAGAIN_MAX_S	5.0	/* TRYAGAIN answers for this long */
 
 enum cluster_mode {
 	CLUSTER_UNKNOWN,	/* not asked yet (the seed is not up) */
