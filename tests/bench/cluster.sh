@@ -8,7 +8,9 @@
 #          blocking SCAN MATCH COUNT 1000 walk, then UNLINK grouped by slot
 #          (200 keys or one slot a command, pipelined): each shard's time
 #          is what a single-node purge of its keys costs; the slowest and
-#          the sum are kept;
+#          the sum are kept; then the same with every shard at once (a
+#          process each): what the machine's cores allow when three
+#          servers work at the same time (on 2 cores they share them);
 #   ours   `rehearse run --batch --yes` of a purge runbook of the route:
 #          its time is the preview (step.start to purge.preview in the
 #          audit log: the count over every primary) plus the deletion
@@ -56,7 +58,8 @@ reload() {
 # ms_of TS: milliseconds of the day of an ISO time (2026-12-02T10:01:23.779Z).
 ms_of() { echo "$1" | awk -F'[T:Z]' '{ printf "%.0f\n", ($2 * 3600 + $3 * 60 + $4) * 1000 }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-: >"$tmp/floor.slowest"; : >"$tmp/floor.total"; : >"$tmp/ours"; : >"$tmp/wall"
+: >"$tmp/floor.slowest"; : >"$tmp/floor.total"; : >"$tmp/floor.par"
+: >"$tmp/ours"; : >"$tmp/wall"
 : >"$tmp/preview"; : >"$tmp/delete"
 ours_ok=1
 why=
@@ -73,6 +76,15 @@ while [ $r -lt "$runs" ]; do
 		echo "# floor SCAN on $p: $(cl_cli "$p" INFO commandstats | tr -d '\r' |
 		    sed -n 's/^cmdstat_scan:\(calls=[0-9]*\).*\(usec_per_call=[0-9.]*\).*/\1 \2/p')" >&2
 	done
+	# The same work with the shards at once: what this machine's cores
+	# allow (three servers busy at the same time on fewer cores share
+	# them).
+	reload
+	kit floor "$seed" 'anp:page:/blog/*' --parallel >"$tmp/par.$r" || die "the parallel floor failed"
+	[ "$(awk '/^shard/ { s += $4 } END { print s }' "$tmp/par.$r")" = "$route" ] ||
+	    die "the parallel floor deleted $(awk '/^shard/ { s += $4 } END { print s }' "$tmp/par.$r") of $route"
+	sed 's/^/# parallel floor: /' "$tmp/par.$r" >&2
+	sed -n 's/^parallel_ms //p' "$tmp/par.$r" >>"$tmp/floor.par"
 	[ $ours_ok = 1 ] || { r=$((r + 1)); continue; }
 	reload
 	cl_resetstat
@@ -110,17 +122,20 @@ slowest=$(median <"$tmp/floor.slowest")
 ftotal=$(median <"$tmp/floor.total")
 echo "keys                 $total on 3 primaries (64-byte values), $route of the route, median of $runs runs"
 echo "floor, slowest shard $slowest ms"
+fpar=$(median <"$tmp/floor.par")
 echo "floor, all shards    $ftotal ms (one after another)"
+echo "floor, shards at once $fpar ms (a process each, on $(nproc) cores)"
 if [ $ours_ok = 0 ]; then
 	echo "ours                 not measured: $why"
 	exit 1
 fi
 ours=$(median <"$tmp/ours")
 awk -v o="$ours" -v p="$(median <"$tmp/preview")" -v d="$(median <"$tmp/delete")" \
-    -v w="$(median <"$tmp/wall")" -v s="$slowest" -v t="$ftotal" 'BEGIN {
+    -v w="$(median <"$tmp/wall")" -v s="$slowest" -v t="$ftotal" -v q="$fpar" 'BEGIN {
 	printf "ours                 %.0f ms (preview %.0f + deletion %.0f; wall %.0f)\n", o, p, d, w
 	printf "ratio ours/slowest   %.2fx (goal: at most 1.2x)\n", o / s
 	printf "ratio ours/total     %.2fx\n", o / t
+	printf "ratio ours/at once   %.2fx (the floor with the shards at once)\n", o / q
 }'
 last=$((runs - 1))
 while read -r p calls usec per; do

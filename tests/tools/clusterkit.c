@@ -43,6 +43,10 @@
  *	  shard ADDR keys N ms T scan_ms S unlink_ms U calls C
  *	(N the keys UNLINK said it removed, C the SCAN calls) and at the end
  *	  slowest_ms T total_ms T
+ *   clusterkit floor PORT PATTERN --parallel
+ *	the same with every shard at once (a process each, so that the
+ *	machine's cores are the only limit), then parallel_ms T: until the
+ *	last shard was done.
  *
  * CLUSTERKIT_USER and CLUSTERKIT_PASSWORD, when set, are sent with AUTH on
  * every connection.  Exit status: 0 done, 1 a failure (named on stderr),
@@ -60,6 +64,8 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
@@ -576,69 +582,98 @@ skey_cmp(const void *a, const void *b)
 	return x->slot < y->slot ? -1 : x->slot > y->slot;
 }
 
+/* One shard of the floor: the walk, then the UNLINKs by slot; prints its
+ * line and returns its time. */
+static double
+floor_shard(struct node *nd, const char *pattern)
+{
+	const char *av[UNLINK_BATCH + 1];
+	size_t lens[UNLINK_BATCH + 1], j, m, nk;
+	struct skey *keys;
+	struct kset s;
+	double t0, t1, t2;
+	long long deleted = 0;
+	unsigned long calls;
+
+	av[0] = "UNLINK";
+	lens[0] = 6;
+	memset(&s, 0, sizeof s);
+	t0 = now_ms();
+	calls = scan_node(nd, pattern, &s);
+	t1 = now_ms();
+	keys = xmalloc(s.n * sizeof *keys);
+	for (j = 0, nk = 0; j < s.cap; j++)
+		if (s.k[j] != NULL) {
+			keys[nk].k = s.k[j];
+			keys[nk].len = s.len[j];
+			keys[nk].slot = keyslot(s.k[j], s.len[j]);
+			nk++;
+		}
+	qsort(keys, nk, sizeof *keys, skey_cmp);
+	for (j = 0; j < nk; j += m) {
+		for (m = 0; j + m < nk && m < UNLINK_BATCH &&
+		    keys[j + m].slot == keys[j].slot; m++) {
+			av[m + 1] = keys[j + m].k;
+			lens[m + 1] = keys[j + m].len;
+		}
+		if (redisAppendCommandArgv(nd->c, (int)m + 1, av, lens) !=
+		    REDIS_OK)
+			die("out of memory");
+		/* Bounded: the replies of a window stay small. */
+		if (++nd->queued == PIPE)
+			drain(&deleted);
+	}
+	drain(&deleted);
+	t2 = now_ms();
+	printf("shard %s:%d keys %lld ms %.1f scan_ms %.1f unlink_ms %.1f "
+	    "calls %lu\n", nd->host, nd->port, deleted, t2 - t0, t1 - t0,
+	    t2 - t1, calls);
+	fflush(stdout);
+	free(keys);
+	kset_free(&s);
+	return t2 - t0;
+}
+
+/* The shards one after another; with --parallel, all at once (a process
+ * each), and the time until the last is done as parallel_ms. */
 static int
 cmd_floor(int argc, char **argv)
 {
-	const char **av;
-	size_t *lens, i, j, m, nk;
-	struct skey *keys;
-	struct kset s;
-	double t0, t1, t2, slowest = 0, total = 0;
-	long long deleted;
-	unsigned long calls;
+	double t, t0, slowest = 0, total = 0;
+	bool parallel;
+	pid_t pid;
+	size_t i;
+	int status, bad = 0;
 
-	if (argc != 3)
+	if (argc != 3 && !(argc == 4 && strcmp(argv[3], "--parallel") == 0))
 		return -1;
+	parallel = argc == 4;
 	topology(atoi(argv[1]));
-	av = xmalloc((UNLINK_BATCH + 1) * sizeof *av);
-	lens = xmalloc((UNLINK_BATCH + 1) * sizeof *lens);
-	av[0] = "UNLINK";
-	lens[0] = 6;
-	for (i = 0; i < nnodes; i++) {
-		struct node *nd = &nodes[i];
-
-		memset(&s, 0, sizeof s);
-		t0 = now_ms();
-		calls = scan_node(nd, argv[2], &s);
-		t1 = now_ms();
-		keys = xmalloc(s.n * sizeof *keys);
-		for (j = 0, nk = 0; j < s.cap; j++)
-			if (s.k[j] != NULL) {
-				keys[nk].k = s.k[j];
-				keys[nk].len = s.len[j];
-				keys[nk].slot = keyslot(s.k[j], s.len[j]);
-				nk++;
-			}
-		qsort(keys, nk, sizeof *keys, skey_cmp);
-		deleted = 0;
-		for (j = 0; j < nk; j += m) {
-			for (m = 0; j + m < nk && m < UNLINK_BATCH &&
-			    keys[j + m].slot == keys[j].slot; m++) {
-				av[m + 1] = keys[j + m].k;
-				lens[m + 1] = keys[j + m].len;
-			}
-			if (redisAppendCommandArgv(nd->c, (int)m + 1, av,
-			    lens) != REDIS_OK)
-				die("out of memory");
-			/* Bounded: the replies of a window stay small. */
-			if (++nd->queued == PIPE)
-				drain(&deleted);
+	if (!parallel) {
+		for (i = 0; i < nnodes; i++) {
+			t = floor_shard(&nodes[i], argv[2]);
+			if (t > slowest)
+				slowest = t;
+			total += t;
 		}
-		drain(&deleted);
-		t2 = now_ms();
-		printf("shard %s:%d keys %lld ms %.1f scan_ms %.1f unlink_ms "
-		    "%.1f calls %lu\n", nd->host, nd->port, deleted, t2 - t0,
-		    t1 - t0, t2 - t1, calls);
-		if (t2 - t0 > slowest)
-			slowest = t2 - t0;
-		total += t2 - t0;
-		free(keys);
-		kset_free(&s);
+		printf("slowest_ms %.1f total_ms %.1f\n", slowest, total);
+		return 0;
 	}
-	printf("slowest_ms %.1f total_ms %.1f\n", slowest, total);
-	free(av);
-	free(lens);
-	return 0;
+	fflush(stdout);
+	t0 = now_ms();
+	for (i = 0; i < nnodes; i++) {
+		if ((pid = fork()) < 0)
+			die("fork: %s", strerror(errno));
+		if (pid == 0) {
+			floor_shard(&nodes[i], argv[2]);
+			_exit(0);
+		}
+	}
+	while ((pid = wait(&status)) > 0)
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			bad = 1;
+	printf("parallel_ms %.1f\n", now_ms() - t0);
+	return bad;
 }
 
 /* Quoted keys (redis-cli's way of printing one) --------------------------- */
@@ -997,7 +1032,7 @@ main(int argc, char **argv)
 		    "       clusterkit keyslot KEY... | -q\n"
 		    "       clusterkit keyslot-check PORT N [SEED]\n"
 		    "       clusterkit monitor-check FILE...\n"
-		    "       clusterkit floor PORT PATTERN\n");
+		    "       clusterkit floor PORT PATTERN [--parallel]\n");
 		return 2;
 	}
 	return rc;
