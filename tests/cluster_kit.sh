@@ -193,6 +193,14 @@ kit floor "$p1" 'kit:bin:*' >"$tmp/out" 2>"$tmp/err" &&
     [ "$(cl_errorstat CROSSSLOT)" = 0 ]
 ok $? "floor: the 2,000 binary keys, grouped by slot (no CROSSSLOT)"
 
+kit load "$p1" "kit:par:" 3000 2>/dev/null &&
+    kit floor "$p1" 'kit:par:*' --parallel >"$tmp/out" 2>"$tmp/err" &&
+    [ "$(grep -c '^shard ' "$tmp/out")" = 3 ] &&
+    [ "$(awk '/^shard/ { s += $4 } END { print s }' "$tmp/out")" = 3000 ] &&
+    grep -q '^parallel_ms [0-9.]*$' "$tmp/out" &&
+    [ "$(kit count "$p1" 'kit:par:*' 2>/dev/null)" = 0 ]
+ok $? "floor --parallel: the 3 shards at once, exactly the 3,000 keys"
+
 # 5. reshard -------------------------------------------------------------
 before=$(kit count "$p1" 'kit:speed:*' 2>/dev/null)
 cl_reshard "$p1" "$p3" 200 --cluster-pipeline 100
