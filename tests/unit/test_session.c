@@ -75,7 +75,7 @@ fixture_open(struct fixture *fx, const char *yaml, bool read_only,
     bool check_mode)
 {
 	struct session_hooks hooks = { changed, output, NULL, NULL };
-	struct session_opts so = { read_only, check_mode };
+	struct session_opts so = { read_only, check_mode, NULL };
 	struct audit_opts ao = { 0 };
 	char *cause = NULL;
 
@@ -362,7 +362,7 @@ START_TEST(resume_keeps_done_steps_and_marks_the_unknown)
 {
 	struct fixture fx;
 	struct session_hooks hooks = { changed, output, NULL, NULL };
-	struct session_opts rw = { false, false };
+	struct session_opts rw = { false, false, NULL };
 	struct audit_opts ao = { 0 };
 	struct log_digest ld;
 	char *cause = NULL, *cut, *cmd, *log, *intent, *unknown, *line;
@@ -490,7 +490,7 @@ START_TEST(rollback_any_time_and_never_read_only)
 	struct loop *l = loop_new();
 	struct http *h = http_new(l);
 	struct session_hooks hooks = { changed, output, NULL, NULL };
-	struct session_opts rw = { false, false }, ro = { true, false };
+	struct session_opts rw = { false, false, NULL }, ro = { true, false, NULL };
 	struct audit_opts ao = { 0 };
 	struct seen seen = { false, 0 };
 	struct session *s;
