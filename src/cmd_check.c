@@ -630,30 +630,6 @@ readout_settled(void *arg)
 	return readouts_settled(arg);
 }
 
-/* Cluster mode: every node the topology lists is up, with its
- * cluster_state read, or failed to connect at least once. */
-static bool
-nodes_ready(void *arg)
-{
-	struct cluster *cl = arg;
-	const struct cluster_node *n;
-	const struct redis_status *st;
-	size_t i;
-
-	for (i = 0; i < cluster_nnodes(cl); i++) {
-		n = cluster_node(cl, i);
-		if (!n->listed)
-			continue;
-		st = redis_status(n->conn);
-		if (st->state == REDIS_UP && n->state[0] == '\0')
-			return false;
-		if (st->state != REDIS_UP && !(st->state == REDIS_DOWN &&
-		    st->failures > 0))
-			return false;
-	}
-	return true;
-}
-
 static bool
 clustered(const struct rehearsal *rh)
 {
@@ -710,12 +686,8 @@ check_redis(struct rehearsal *rh, struct check_out *o)
 		/* The rehearsal frees it after the connection. */
 		rh->readouts = readouts_new(rh->loop, rh->redis, rh->rb, NULL,
 		    NULL);
+		/* A cluster's nodes were waited for (REHEARSAL_SETTLE). */
 		readouts_cluster(rh->readouts, rh->cluster);
-		/* A cluster's nodes are connected to once the topology
-		   names them: each is waited for (up or failed once). */
-		if (clustered(rh) && cluster_known(rh->cluster))
-			loop_run_until(rh->loop, nodes_ready, rh->cluster,
-			    limit);
 		readouts_refresh(rh->readouts);
 		loop_run_until(rh->loop, readout_settled, rh->readouts, limit);
 		if (!readouts_clustered(rh->readouts))

@@ -17,6 +17,7 @@
 #include "runbook.h"
 
 struct backup_reader;
+struct cluster;
 
 #define PURGE_BATCH		200		/* keys per UNLINK */
 /* UNLINK batches in flight at once: enough that Redis never waits for the
@@ -132,6 +133,13 @@ struct backup_reader *purge_restore_check(const char *path,
  * loop. */
 void		 purge_restore(struct redis *, struct backup_reader *,
 		     bool replace,
+		     void (*done)(const struct restore_report *, void *),
+		     void *arg);
+/* The same on a cluster (cluster mode on, topology known): each key's
+ * RESTORE goes to the primary that owns its slot (cluster_command), with
+ * redirections followed; r is the runbook's connection (its loop). */
+void		 purge_restore_cluster(struct redis *r, struct cluster *,
+		     struct backup_reader *, bool replace,
 		     void (*done)(const struct restore_report *, void *),
 		     void *arg);
 
