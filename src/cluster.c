@@ -400,6 +400,30 @@ cluster_known(const struct cluster *cl)
 	return cl->known;
 }
 
+bool
+cluster_settled(const struct cluster *cl)
+{
+	const struct redis_status *st;
+	size_t i;
+
+	if (cl->mode == CLUSTER_OFF || cl->error[0] != '\0')
+		return true;
+	if (!cl->known)
+		return false;
+	for (i = 0; i < cl->nnodes; i++) {
+		if (!cl->nodes[i].listed)
+			continue;
+		st = redis_status(cl->nodes[i].conn);
+		if (st->state == REDIS_CONNECTING || (st->state == REDIS_DOWN &&
+		    st->failures == 0))
+			return false;
+		if (st->state == REDIS_UP && cl->nodes[i].primary &&
+		    cl->nodes[i].state[0] == '\0')
+			return false;
+	}
+	return true;
+}
+
 const char *
 cluster_error(const struct cluster *cl)
 {

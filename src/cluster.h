@@ -74,6 +74,10 @@ void		 cluster_start(struct cluster *);
 enum cluster_mode cluster_mode(const struct cluster *);
 /* A topology is known (every slot may not have an owner). */
 bool		 cluster_known(const struct cluster *);
+/* Known, or could not be had; and every node it names is connected or
+ * failed once, and the primaries that are up told their state: what a
+ * command that waits for the start (REHEARSAL_SETTLE) waits for. */
+bool		 cluster_settled(const struct cluster *);
 /* Why a purge cannot go on now: a slot with no primary, a primary that is
  * down or whose cluster_state is not ok, no topology yet; NULL when every
  * slot has a primary that is up and says ok. */

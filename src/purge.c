@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "cluster.h"
 #include "purge_impl.h"
 #include "textesc.h"
 #include "xmalloc.h"
@@ -87,6 +88,33 @@ purge_new(struct redis *r, const struct rb_route *route,
 }
 
 void
+purge_set_cluster(struct purge *p, struct cluster *cl)
+{
+	p->cluster = cl;
+}
+
+struct purge_shard *
+purge_shard(struct purge *p, int node)
+{
+	size_t n = node < 0 ? 0 : (size_t)node, i;
+	const struct cluster_node *cn;
+
+	if (n >= p->rep.nshards) {
+		p->rep.shards = xreallocarray(p->rep.shards, n + 1,
+		    sizeof *p->rep.shards);
+		memset(p->rep.shards + p->rep.nshards, 0, (n + 1 -
+		    p->rep.nshards) * sizeof *p->rep.shards);
+		for (i = p->rep.nshards; i <= n; i++)
+			if (p->cluster != NULL && (cn = cluster_node(p->cluster,
+			    i)) != NULL)
+				snprintf(p->rep.shards[i].node, sizeof
+				    p->rep.shards[i].node, "%s", cn->addr);
+		p->rep.nshards = n + 1;
+	}
+	return &p->rep.shards[n];
+}
+
+void
 purge_set_key(struct purge *p, const struct audit_key *k)
 {
 	if (k != NULL)
@@ -108,6 +136,16 @@ destroy(struct purge *p)
 	free(p->ready_keys);
 	free(p->ready_lens);
 	free(p->ubatch);
+	for (i = 0; i < p->rep.nshards; i++) {
+		size_t j;
+
+		for (j = 0; j < p->rep.shards[i].ndoubt; j++)
+			free(p->rep.shards[i].doubt[j].key);
+		free(p->rep.shards[i].doubt);
+	}
+	free(p->rep.shards);
+	free(p->ckeys);
+	free(p->cdone);
 	explicit_bzero(&p->key, sizeof p->key);
 	free(p->backup_path);
 	free(p);
@@ -121,6 +159,7 @@ purge_free(struct purge *p)
 	scan_cancel(p->scan);
 	p->scan = NULL;
 	purge_acl_stop(p);
+	purge_cluster_stop(p);
 	event_free(p->later);
 	p->later = NULL;
 	p->fn = NULL;
@@ -137,6 +176,20 @@ purge_send(struct purge *p, redis_reply_fn fn, void *arg, int argc,
     const char **argv, const size_t *lens)
 {
 	if (redis_command(p->redis, fn, arg, argc, argv, lens) != 0)
+		return -1;
+	p->outstanding++;
+	return 0;
+}
+
+int
+purge_send_key(struct purge *p, const char *key, size_t len,
+    redis_reply_fn fn, void *arg, int argc, const char **argv,
+    const size_t *lens)
+{
+	if (!p->in_cluster)
+		return purge_send(p, fn, arg, argc, argv, lens);
+	if (cluster_command(p->cluster, cluster_keyslot(key, len), fn, arg,
+	    argc, argv, lens) != 0)
 		return -1;
 	p->outstanding++;
 	return 0;
@@ -236,12 +289,13 @@ refuse(struct purge *p)
 }
 
 /* INFO replication and INFO cluster, before the preview: a replica cannot
- * be purged, and a cluster node would purge a part of the route. */
+ * be purged, and a cluster node alone would purge a part of the route:
+ * the purge goes across the cluster, or is refused. */
 static void
 info_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 {
 	struct purge *p = arg;
-	char text[REPLY_SHOWN + 1], host[80];
+	char text[REPLY_SHOWN + 1];
 	bool cluster;
 
 	(void)r;
@@ -262,26 +316,38 @@ info_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		    "permission to run INFO (ACL +info)", cluster ?
 		    "cluster" : "replication", purge_reply_text(rep, text,
 		    sizeof text));
-	} else if (!cluster && (info_has(rep, "role", "slave", NULL, 0) ||
-	    info_has(rep, "master_host", NULL, host, sizeof host))) {
-		if (!info_has(rep, "master_host", NULL, host, sizeof host))
-			snprintf(host, sizeof host, "?");
-		refuse(p);
-		purge_set_reason(p, "this server is a replica (role:slave, master "
-		    "%s): purge on the master", host);
-	} else if (cluster && info_has(rep, "cluster_enabled", "1", NULL, 0)) {
-		refuse(p);
-		purge_set_reason(p, "cluster mode: purges across a cluster are not "
-		    "supported yet; point the runbook at a standalone server "
-		    "or a Sentinel-managed master");
-	}
+	} else if (!cluster) {
+		p->seed_replica = info_has(rep, "role", "slave", NULL, 0) ||
+		    info_has(rep, "master_host", NULL, NULL, 0);
+		if (!info_has(rep, "master_host", NULL, p->seed_master,
+		    sizeof p->seed_master))
+			snprintf(p->seed_master, sizeof p->seed_master, "?");
+	} else
+		p->seed_cluster = info_has(rep, "cluster_enabled", "1", NULL, 0);
 out:
 	if (p->checks > 0)
 		return;
-	if (p->check_failed)
-		purge_changed(p);
-	else if (p->rep.state == PURGE_PREVIEWING)
-		start_scan(p);
+	if (!p->check_failed && p->rep.state == PURGE_PREVIEWING) {
+		if (p->seed_cluster && p->cluster != NULL) {
+			p->in_cluster = true;	/* the replica is fine */
+			purge_cluster_preview(p);
+			return;
+		}
+		if (p->seed_cluster) {
+			refuse(p);
+			purge_set_reason(p, "this server is a cluster node, and "
+			    "redis.cluster is false: a purge on one node would "
+			    "miss the keys of the others; remove cluster: false");
+		} else if (p->seed_replica) {
+			refuse(p);
+			purge_set_reason(p, "this server is a replica (role:slave, "
+			    "master %s): purge on the master", p->seed_master);
+		} else {
+			start_scan(p);
+			return;
+		}
+	}
+	purge_changed(p);
 }
 
 /* Previewed and checked: waiting for the confirmation. */
@@ -291,8 +357,9 @@ purge_ready(struct purge *p)
 	if (p->rep.state != PURGE_PREVIEWING)
 		return;
 	p->rep.state = PURGE_READY;
-	p->rep.batches_total = (p->rep.previewed + PURGE_BATCH - 1) /
-	    PURGE_BATCH;
+	if (!p->in_cluster)
+		p->rep.batches_total = (p->rep.previewed + PURGE_BATCH - 1) /
+		    PURGE_BATCH;
 	purge_changed(p);
 }
 
@@ -333,8 +400,8 @@ out:
 		probe_done(p);
 }
 
-static void
-probe_backup(struct purge *p)
+void
+purge_probe_backup(struct purge *p)
 {
 	const char *argv[2];
 	size_t lens[2], pos = 0;
@@ -347,7 +414,8 @@ probe_backup(struct purge *p)
 	lens[0] = 4;
 	p->checks = 2;
 	p->check_failed = false;
-	if (purge_send(p, probe_reply, p, 2, argv, lens) != 0) {
+	if (purge_send_key(p, argv[1], lens[1], probe_reply, p, 2, argv,
+	    lens) != 0) {
 		p->checks = 0;
 		p->rep.state = PURGE_FAILED;
 		purge_set_reason(p, "Redis is not connected");
@@ -355,7 +423,8 @@ probe_backup(struct purge *p)
 		return;
 	}
 	argv[0] = "PTTL";
-	if (purge_send(p, probe_reply, p, 2, argv, lens) != 0)
+	if (purge_send_key(p, argv[1], lens[1], probe_reply, p, 2, argv,
+	    lens) != 0)
 		p->checks = 1;	/* the DUMP fails and ends the probe */
 }
 
@@ -399,7 +468,7 @@ preview_done(struct scan *s, void *arg)
 		scan_take_keys(s, &p->keys);
 		scan_free(s);
 		if (p->backup_path != NULL)
-			probe_backup(p);
+			purge_probe_backup(p);
 		else
 			probe_done(p);
 		return;
@@ -449,6 +518,12 @@ purge_preview(struct purge *p)
 		return;
 	}
 	p->rep.state = PURGE_PREVIEWING;
+	if (p->cluster != NULL && cluster_mode(p->cluster) == CLUSTER_ON) {
+		/* Known (or declared) already: the seed may even be down. */
+		p->in_cluster = true;
+		purge_cluster_preview(p);
+		return;
+	}
 	p->checks = 2;
 	if (purge_send(p, info_reply, p, 2, repl, info_lens) != 0) {
 		p->checks = 0;

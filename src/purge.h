@@ -37,6 +37,28 @@ enum purge_state {
 	PURGE_FAILED,		/* Redis failed in the middle */
 };
 
+/* A cluster purge, per node (a shard's primary; a shard that failed over
+ * shows its old and its new primary): what it previewed (its SCAN walk
+ * found) and what happened to the keys sent to it. */
+struct purge_shard {
+	char		 node[128];	/* host:port */
+	bool		 walked;	/* a primary the preview walked */
+	size_t		 previewed;
+	size_t		 deleted;
+	size_t		 gone;
+	size_t		 in_doubt;
+	size_t		 untouched;
+	size_t		 errors;
+	size_t		 backed_up;
+	size_t		 batches;
+	char		 error[200];	/* its first failure, or "" */
+	struct purge_key {
+		char		*key;	/* binary, NUL-terminated */
+		size_t		 len;
+	}		*doubt;		/* the keys in doubt on it (at most */
+	size_t		 ndoubt;	/* PURGE_DEPTH * PURGE_BATCH kept) */
+};
+
 struct purge_report {
 	enum purge_state state;
 	size_t		 previewed;	/* distinct keys the preview found */
@@ -58,6 +80,9 @@ struct purge_report {
 	char		 reason[320];	/* refused, failed or cancelled: why */
 	char		 warning[400];	/* READY, but something could not be
 					 * checked (UNLINK permission) */
+	bool		 cluster;	/* purged across a cluster's primaries */
+	struct purge_shard *shards;	/* by cluster node (cluster.h); those */
+	size_t		 nshards;	/* with nothing to say are all zero */
 };
 
 struct purge;
@@ -75,6 +100,15 @@ typedef void (*purge_event_fn)(struct purge *, void *arg);
  * error when not; when that cannot be checked, READY carries a warning. */
 struct purge	*purge_new(struct redis *, const struct rb_route *,
 		     const char *backup_path, purge_event_fn, void *arg);
+/* The cluster r is the seed of (rehearsal.h), or NULL: when the preview
+ * finds the node in cluster mode (INFO cluster), or the cluster is
+ * declared, the purge goes across every primary: it is refused while the
+ * cluster is not ok (cluster_problem, CLUSTER INFO of each primary);
+ * every primary is walked at once (a pattern whose hash tag pins one slot
+ * only on its owner); the keys go in UNLINK batches of one slot each, at
+ * most PURGE_DEPTH * PURGE_BATCH keys in flight per primary; a backup
+ * takes the keys in slot order, GROUP_KEYS at a time. */
+void		 purge_set_cluster(struct purge *, struct cluster *);
 /* The audit key that seals the backup (copied); NULL or empty: none. */
 void		 purge_set_key(struct purge *, const struct audit_key *);
 void		 purge_free(struct purge *);

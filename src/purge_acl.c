@@ -30,12 +30,13 @@
 #include <string.h>
 
 #include "backup.h"
+#include "cluster.h"
 #include "purge_impl.h"
 #include "textesc.h"
 #include "xmalloc.h"
 
-/* Closes the check's connection on the next loop turn (never from inside
- * one of its callbacks) and lets the preview go on. */
+/* Closes the check's connections on the next loop turn (never from inside
+ * one of their callbacks) and lets the preview go on. */
 static void
 acl_finish(struct purge *p)
 {
@@ -46,6 +47,17 @@ acl_finish(struct purge *p)
 		event_active(p->acl_ev, 0, 0);
 	if (p->rep.state == PURGE_PREVIEWING)
 		purge_ready(p);
+}
+
+/* One connection is through; the check is once all are. */
+static void
+conn_done(struct acl_conn *c)
+{
+	if (c->done)
+		return;
+	c->done = true;
+	if (--c->p->acl_left == 0)
+		acl_finish(c->p);
 }
 
 static void
@@ -71,54 +83,74 @@ acl_warn(struct purge *p, const char *fmt, ...)
 }
 
 static void
+close_all(struct purge *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nacl; i++) {
+		struct redis *r = p->acl[i].r;
+
+		p->acl[i].r = NULL;
+		redis_free(r);		/* fails what is still in flight */
+	}
+}
+
+static void
 acl_free_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct purge *p = arg;
-	struct redis *r = p->acl;
-
 	(void)fd;
 	(void)what;
-	p->acl = NULL;
-	redis_free(r);		/* fails what is still in flight */
+	close_all(arg);
 }
 
 static int
-acl_send(struct purge *p, redis_reply_fn fn, int argc, const char **argv,
+acl_send(struct acl_conn *c, redis_reply_fn fn, int argc, const char **argv,
     const size_t *lens)
 {
-	if (redis_command(p->acl, fn, p, argc, argv, lens) != 0)
+	if (c->r == NULL || redis_command(c->r, fn, c, argc, argv, lens) != 0)
 		return -1;
-	p->outstanding++;
+	c->p->outstanding++;
 	return 0;
 }
 
 static void
 discard_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 {
-	struct purge *p = arg;
+	struct acl_conn *c = arg;
 
 	(void)r;
 	(void)rep;
 	(void)err;
-	if (purge_answered(p))
+	if (purge_answered(c->p))
 		return;
 	/* Refused or not, the connection goes now, and the transaction
 	 * with it. */
-	acl_finish(p);
+	conn_done(c);
 }
 
-/* The answer to UNLINK of the acl_answered-th key checked. */
+/* Redirections say the slot moved meanwhile, not that UNLINK is refused. */
+static bool
+redirected(const redisReply *rep)
+{
+	return rep->len >= 4 && (memcmp(rep->str, "MOVED", 5) == 0 ||
+	    memcmp(rep->str, "ASK ", 4) == 0 || memcmp(rep->str, "TRYAGAIN",
+	    rep->len < 8 ? rep->len : 8) == 0 || memcmp(rep->str,
+	    "CLUSTERDOWN", rep->len < 11 ? rep->len : 11) == 0);
+}
+
+/* The answer to UNLINK of the answered-th key of its connection. */
 static void
 queued_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 {
-	struct purge *p = arg;
+	struct acl_conn *c = arg;
+	struct purge *p = c->p;
 	char text[REPLY_SHOWN + 1], *k;
 	size_t i;
 
 	(void)r;
 	if (purge_answered(p))
 		return;
-	i = p->acl_answered++;
+	i = c->first + c->answered++;
 	if (p->acl_done || p->rep.state != PURGE_PREVIEWING)
 		return;
 	if (rep == NULL) {
@@ -128,7 +160,7 @@ queued_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	if (rep->type == REDIS_REPLY_STATUS && rep->len == 6 &&
 	    memcmp(rep->str, "QUEUED", 6) == 0)
 		return;		/* allowed; the next key, or DISCARD */
-	if (rep->type != REDIS_REPLY_ERROR) {
+	if (rep->type != REDIS_REPLY_ERROR || redirected(rep)) {
 		acl_warn(p, "UNLINK in MULTI answered '%s'", purge_reply_text(
 		    rep, text, sizeof text));
 		return;
@@ -151,7 +183,8 @@ queued_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 static void
 multi_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 {
-	struct purge *p = arg;
+	struct acl_conn *c = arg;
+	struct purge *p = c->p;
 	char text[REPLY_SHOWN + 1];
 	const char *argv[2];
 	size_t lens[2], i;
@@ -171,33 +204,34 @@ multi_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	}
 	argv[0] = "UNLINK";
 	lens[0] = 6;
-	for (i = 0; i < p->nacl_keys; i++) {
+	for (i = c->first; i < c->first + c->n; i++) {
 		argv[1] = p->acl_keys[i].key;
 		lens[1] = p->acl_keys[i].len;
-		if (acl_send(p, queued_reply, 2, argv, lens) != 0) {
+		if (acl_send(c, queued_reply, 2, argv, lens) != 0) {
 			acl_warn(p, "its connection failed");
 			return;
 		}
 	}
 	argv[0] = "DISCARD";
 	lens[0] = 7;
-	if (acl_send(p, discard_reply, 1, argv, lens) != 0)
+	if (acl_send(c, discard_reply, 1, argv, lens) != 0)
 		acl_warn(p, "its connection failed");
 }
 
 static void
 acl_state(struct redis *r, void *arg)
 {
-	struct purge *p = arg;
+	struct acl_conn *c = arg;
+	struct purge *p = c->p;
 	const struct redis_status *st = redis_status(r);
 	const char *argv[1] = { "MULTI" };
 	const size_t lens[1] = { 5 };
 
-	if (p->acl_done)
+	if (p->acl_done || c->done)
 		return;
-	if (st->state == REDIS_UP && !p->acl_sent) {
-		p->acl_sent = true;
-		if (acl_send(p, multi_reply, 1, argv, lens) != 0)
+	if (st->state == REDIS_UP && !c->sent) {
+		c->sent = true;
+		if (acl_send(c, multi_reply, 1, argv, lens) != 0)
 			acl_warn(p, "its connection failed");
 	} else if (st->state == REDIS_DOWN && st->failures > 0)
 		acl_warn(p, "a second connection for the check failed: %s",
@@ -239,9 +273,40 @@ pick_keys(struct purge *p)
 	free(seen);
 }
 
+/* A cluster's keys are checked on the primary that owns each: sorted by
+ * owner, one connection per owner. */
+static int	by_owner_cl_sort(const void *, const void *);
+static const struct cluster *sort_cl;
+
+static int
+by_owner_cl_sort(const void *a, const void *b)
+{
+	const struct acl_key *x = a, *y = b;
+	int ox = cluster_slot_owner(sort_cl, cluster_keyslot(x->key, x->len));
+	int oy = cluster_slot_owner(sort_cl, cluster_keyslot(y->key, y->len));
+
+	return ox < oy ? -1 : ox > oy;
+}
+
+static void
+add_conn(struct purge *p, struct redis *r, size_t first, size_t n)
+{
+	struct acl_conn *c = &p->acl[p->nacl++];
+
+	c->p = p;
+	c->r = r;
+	c->first = first;
+	c->n = n;
+	p->acl_left++;
+	redis_on_state(r, acl_state, c);
+}
+
 void
 purge_acl_probe(struct purge *p)
 {
+	size_t i, j;
+	int owner;
+
 	pick_keys(p);
 	if (p->nacl_keys == 0) {
 		purge_ready(p);
@@ -249,23 +314,48 @@ purge_acl_probe(struct purge *p)
 	}
 	p->acl_ev = event_new(redis_loop_base(p->redis), -1, 0, acl_free_cb,
 	    p);
-	p->acl = redis_new_like(p->redis);
-	redis_on_state(p->acl, acl_state, p);
-	redis_start(p->acl);
+	if (!p->in_cluster) {
+		p->acl = xcalloc(1, sizeof *p->acl);
+		add_conn(p, redis_new_like(p->redis), 0, p->nacl_keys);
+	} else {
+		sort_cl = p->cluster;
+		qsort(p->acl_keys, p->nacl_keys, sizeof *p->acl_keys,
+		    by_owner_cl_sort);
+		p->acl = xcalloc(p->nacl_keys, sizeof *p->acl);
+		for (i = 0; i < p->nacl_keys; i = j) {
+			owner = cluster_slot_owner(p->cluster, cluster_keyslot(
+			    p->acl_keys[i].key, p->acl_keys[i].len));
+			for (j = i + 1; j < p->nacl_keys && cluster_slot_owner(
+			    p->cluster, cluster_keyslot(p->acl_keys[j].key,
+			    p->acl_keys[j].len)) == owner; j++)
+				;
+			if (owner < 0) {
+				acl_warn(p, "a key's slot has no primary");
+				return;
+			}
+			add_conn(p, redis_new_at(cluster_node(p->cluster,
+			    (size_t)owner)->conn, cluster_node(p->cluster,
+			    (size_t)owner)->host, cluster_node(p->cluster,
+			    (size_t)owner)->port), i, j - i);
+		}
+	}
+	for (i = 0; i < p->nacl; i++)
+		if (p->acl[i].r != NULL)
+			redis_start(p->acl[i].r);
 }
 
 void
 purge_acl_stop(struct purge *p)
 {
-	struct redis *r = p->acl;
-
 	p->acl_done = true;
 	if (p->acl_ev != NULL) {
 		event_free(p->acl_ev);
 		p->acl_ev = NULL;
 	}
+	close_all(p);
+	free(p->acl);
 	p->acl = NULL;
-	redis_free(r);
+	p->nacl = 0;
 	free(p->acl_keys);
 	p->acl_keys = NULL;
 	p->nacl_keys = 0;

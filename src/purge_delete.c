@@ -27,8 +27,8 @@ static void	pump_dumps(struct purge *);
 
 /* Deleting --------------------------------------------------------------- */
 
-static void
-end(struct purge *p, enum purge_state st)
+void
+purge_end(struct purge *p, enum purge_state st)
 {
 	char *cause = NULL;
 
@@ -90,14 +90,14 @@ advance(struct purge *p)
 		return;
 	p->rep.untouched = p->rep.previewed - p->unlink_sent - p->dump_gone;
 	if (p->failed)
-		end(p, PURGE_FAILED);
+		purge_end(p, PURGE_FAILED);
 	else if (p->cancel && (p->pos < p->keys.arena_len ||
 	    p->ready_head < p->ready_n)) {
 		purge_set_reason(p, "cancelled after %zu of %zu batches",
 		    p->rep.batches, p->rep.batches_total);
-		end(p, PURGE_CANCELLED);
+		purge_end(p, PURGE_CANCELLED);
 	} else if (p->pos >= p->keys.arena_len && p->ready_head == p->ready_n)
-		end(p, PURGE_DONE);
+		purge_end(p, PURGE_DONE);
 }
 
 /* The keys of each UNLINK in flight, in the order sent (and answered). */
@@ -459,12 +459,15 @@ purge_confirm(struct purge *p)
 		if (p->backup == NULL) {
 			purge_set_reason(p, "%s; nothing was deleted", cause);
 			free(cause);
-			end(p, PURGE_FAILED);
+			purge_end(p, PURGE_FAILED);
 			return 0;
 		}
 		snprintf(p->backup_hash, sizeof p->backup_hash, "%s",
 		    backup_writer_hash(p->backup));
 	}
-	advance(p);
+	if (p->in_cluster)
+		purge_cluster_confirm(p);
+	else
+		advance(p);
 	return 0;
 }

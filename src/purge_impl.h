@@ -52,6 +52,9 @@ struct purge {
 	bool		 cancel;
 	int		 checks;	/* INFO replies still to come */
 	bool		 check_failed;
+	bool		 seed_replica;	/* INFO replication said so */
+	char		 seed_master[80];
+	bool		 seed_cluster;	/* INFO cluster: cluster_enabled:1 */
 	/* Backed up in groups: each group's DUMP+PTTL pairs are answered,
 	 * its lines synced with one fdatasync, then its keys unlinked in
 	 * batches of PURGE_BATCH, pipelined.  While a group's last answers
@@ -83,18 +86,70 @@ struct purge {
 	bool		 zombie;	/* freed by the caller: gone with the
 					 * last answer */
 	struct event	*later;
-	/* The UNLINK permission check (purge_acl.c), on its own connection. */
-	struct redis	*acl;
-	struct event	*acl_ev;	/* closes it on the next loop turn */
-	bool		 acl_sent;	/* MULTI went */
+	/* The UNLINK permission check (purge_acl.c), on connections of its
+	 * own: one, or one per primary in a cluster. */
+	struct acl_conn	*acl;
+	size_t		 nacl;
+	size_t		 acl_left;	/* connections not finished */
+	struct event	*acl_ev;	/* closes them on the next loop turn */
 	bool		 acl_done;	/* answered, refused or given up */
-	size_t		 acl_answered;	/* UNLINKs answered in MULTI */
 	struct acl_key {
 		const char	*key;	/* in keys' arena */
 		size_t		 len;
 	}		*acl_keys;	/* what the check asks about */
 	size_t		 nacl_keys;
+
+	/* Cluster (purge_cluster.c). */
+	struct cluster	*cluster;
+	bool		 in_cluster;	/* the purge goes across the cluster */
+	struct event	*cwait;		/* polls for the topology */
+	double		 cwait_since;
+	struct cscan	*cscans;	/* one walk per primary */
+	size_t		 ncscans, cscans_left;
+	struct ckey {
+		const char	*key;	/* in keys' arena */
+		size_t		 len;
+		unsigned	 slot;
+		int		 node;	/* the walk that found it */
+	}		*ckeys;		/* the previewed keys, by slot */
+	size_t		 nckeys;
+	unsigned char	*cdone;		/* per key: 1 backed up (to unlink) */
+	struct cqueue	*cq;		/* UNLINK queues, one per node */
+	size_t		 ncq;
+	size_t		 cinflight;	/* UNLINK batches in flight */
+	size_t		 cgroup_first, cgroup_end;	/* the backup group */
+	size_t		 cdump_next;	/* next key of the group to dump */
+	size_t		 cdumps_waiting;
+	bool		 cunlinking;	/* the group is synced: unlinking */
 };
+
+/* One connection of the UNLINK permission check: MULTI, an UNLINK per
+ * key of acl_keys[first, first + n), DISCARD. */
+struct acl_conn {
+	struct purge	*p;
+	struct redis	*r;
+	size_t		 first, n;
+	size_t		 answered;	/* UNLINKs answered */
+	bool		 sent;		/* MULTI went */
+	bool		 done;
+};
+
+/* DUMP and PTTL of one previewed key before anyone confirms (purge.c). */
+void		 purge_probe_backup(struct purge *);
+/* Ends a running purge (purge_delete.c): its state, time, backup. */
+void		 purge_end(struct purge *, enum purge_state);
+/* The shard record of cluster node i (grown as needed). */
+struct purge_shard *purge_shard(struct purge *, int node);
+/* The cluster path (purge_cluster.c): from the checks on; and from the
+ * confirmation on. */
+void		 purge_cluster_preview(struct purge *);
+void		 purge_cluster_confirm(struct purge *);
+void		 purge_cluster_stop(struct purge *);
+/* A key's command: to its slot's primary in a cluster, else to the
+ * purge's connection (as purge_send). */
+int		 purge_send_key(struct purge *, const char *key, size_t len,
+		     redis_reply_fn, void *arg, int argc, const char **argv,
+		     const size_t *lens);
 
 /* Previewed and checked: PURGE_READY (and tells the caller). */
 void		 purge_ready(struct purge *);

@@ -247,25 +247,6 @@ replay_verdicts(struct rehearsal *c, const char *log)
 /* Open and close ----------------------------------------------------------- */
 
 static bool
-nodes_settled(struct cluster *cl)
-{
-	const struct cluster_node *n;
-	const struct redis_status *st;
-	size_t i;
-
-	for (i = 0; i < cluster_nnodes(cl); i++) {
-		n = cluster_node(cl, i);
-		if (!n->listed)
-			continue;
-		st = redis_status(n->conn);
-		if (st->state == REDIS_UP ? n->state[0] == '\0' :
-		    !(st->state == REDIS_DOWN && st->failures > 0))
-			return false;
-	}
-	return true;
-}
-
-static bool
 redis_settled(void *arg)
 {
 	struct rehearsal *rh = arg;
@@ -275,13 +256,9 @@ redis_settled(void *arg)
 		return true;
 	if (st->state != REDIS_UP)
 		return false;
-	/* A cluster: once its topology is known (or could not be had), and
-	 * each node it lists answered (with its cluster_state) or failed
-	 * once. */
-	if (rh->cluster == NULL || cluster_mode(rh->cluster) == CLUSTER_OFF ||
-	    cluster_error(rh->cluster)[0] != '\0')
-		return true;
-	return cluster_known(rh->cluster) && nodes_settled(rh->cluster);
+	/* A cluster: once its topology is known (or could not be had). */
+	return rh->cluster == NULL || cluster_mode(rh->cluster) ==
+	    CLUSTER_OFF || cluster_settled(rh->cluster);
 }
 
 /* The runbook (its diagnostics printed), checked against the log it

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cluster.h"
 #include "purge.h"
 #include "record.h"
 #include "runbook_load.h"
@@ -69,6 +70,90 @@ patterns(const struct rb_route *r)
 	return a;
 }
 
+/* A cluster purge's preview per shard: [{node, previewed}]. */
+static json_t *
+shards_preview(const struct purge_report *rep)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < rep->nshards; i++)
+		if (rep->shards[i].walked)
+			json_array_append_new(a, json_pack("{s:s, s:I}", "node",
+			    rep->shards[i].node, "previewed",
+			    (json_int_t)rep->shards[i].previewed));
+	return a;
+}
+
+static bool
+shard_said(const struct purge_shard *sh)
+{
+	return sh->previewed || sh->deleted || sh->gone || sh->in_doubt ||
+	    sh->untouched || sh->errors || sh->backed_up || sh->batches;
+}
+
+/* ... and at its end: every shard that has something to say. */
+static json_t *
+shards_done(const struct purge_report *rep)
+{
+	json_t *a = json_array(), *o, *keys;
+	const struct purge_shard *sh;
+	size_t i, j;
+
+	for (i = 0; i < rep->nshards; i++) {
+		sh = &rep->shards[i];
+		if (!shard_said(sh))
+			continue;
+		o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		    "node", sh->node, "previewed", (json_int_t)sh->previewed,
+		    "deleted", (json_int_t)sh->deleted, "gone",
+		    (json_int_t)sh->gone, "in_doubt", (json_int_t)sh->in_doubt,
+		    "untouched", (json_int_t)sh->untouched, "errors",
+		    (json_int_t)sh->errors, "backed_up",
+		    (json_int_t)sh->backed_up, "batches",
+		    (json_int_t)sh->batches);
+		if (sh->error[0] != '\0')
+			json_object_set_new(o, "error", json_string(sh->error));
+		if (sh->ndoubt > 0) {
+			keys = json_array();
+			for (j = 0; j < sh->ndoubt; j++)
+				json_array_append_new(keys, audit_json_bytes(
+				    sh->doubt[j].key, sh->doubt[j].len));
+			json_object_set_new(o, "in_doubt_keys", keys);
+		}
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+/* "; by shard: 127.0.0.1:7001 1002, ..." of the preview. */
+static const char *
+shards_text(const struct purge_report *rep, bool done)
+{
+	static char b[400];
+	size_t i, used = 0, n = 0;
+	int w;
+
+	b[0] = '\0';
+	if (!rep->cluster)
+		return b;
+	for (i = 0; i < rep->nshards && used < sizeof b - 1; i++) {
+		const struct purge_shard *sh = &rep->shards[i];
+
+		if (done ? !shard_said(sh) : !sh->walked)
+			continue;
+		w = done ? snprintf(b + used, sizeof b - used, "%s%s %zu deleted"
+		    "%s", n ? ", " : "; by shard: ", sh->node, sh->deleted,
+		    sh->in_doubt ? " (some in doubt)" : "") :
+		    snprintf(b + used, sizeof b - used, "%s%s %zu", n ? ", " :
+		    " across the cluster: ", sh->node, sh->previewed);
+		if (w > 0)
+			used += (size_t)w;
+		n++;
+	}
+	return b;
+}
+
 /* "; N not touched", for the observed text of a purge that stopped. */
 static const char *
 untouched_text(size_t n)
@@ -95,8 +180,9 @@ purge_event(struct purge *p, void *arg)
 		sample = json_array();
 		for (j = 0; purge_sample(p, j, &k, &len); j++)
 			json_array_append_new(sample, audit_json_bytes(k, len));
-		session_observed(s, i, "%zu keys match%s%s", rep->previewed,
-		    rep->warning[0] != '\0' ? "; warning: " : "", rep->warning);
+		session_observed(s, i, "%zu keys match%s%s%s", rep->previewed,
+		    shards_text(rep, false), rep->warning[0] != '\0' ?
+		    "; warning: " : "", rep->warning);
 		rec = json_pack("{s:s, s:o, s:I, s:I, s:o}", "route",
 		    route->name, "patterns", patterns(route), "previewed",
 		    (json_int_t)rep->previewed, "max_keys",
@@ -104,15 +190,19 @@ purge_event(struct purge *p, void *arg)
 		if (rep->warning[0] != '\0')
 			json_object_set_new(rec, "warning",
 			    json_string(rep->warning));
+		if (rep->cluster) {
+			json_object_set_new(rec, "cluster", json_true());
+			json_object_set_new(rec, "shards", shards_preview(rep));
+		}
 		session_record(s, record_name(REC_PURGE_PREVIEW), i, rec);
 		session_changed(s, i);
 		if (s->hooks.previewed != NULL)
 			s->hooks.previewed(s, i, p, s->hooks.arg);
 		return;
 	case PURGE_RUNNING:
-		session_observed(s, i, "deleted %zu of %zu (batch %zu of %zu)",
+		session_observed(s, i, "deleted %zu of %zu (batch %zu of %zu)%s",
 		    rep->deleted, rep->previewed, rep->batches,
-		    rep->batches_total);
+		    rep->batches_total, shards_text(rep, true));
 		session_changed(s, i);
 		return;
 	case PURGE_REFUSED:
@@ -121,21 +211,20 @@ purge_event(struct purge *p, void *arg)
 			    "more than " : "", rep->previewed);
 		else
 			session_observed(s, i, "refused before counting");
-		session_record(s, record_name(REC_PURGE_PREVIEW), i,
-		    json_pack("{s:s, s:o, s:I, s:b, "
-		    "s:b, s:s}", "route", route->name, "patterns",
-		    patterns(route), "previewed", (json_int_t)rep->previewed,
-		    "counted", rep->counted, "over_limit", rep->over_limit,
-		    "refused", rep->reason));
+		rec = json_pack("{s:s, s:o, s:I, s:b, s:b, s:s}", "route",
+		    route->name, "patterns", patterns(route), "previewed",
+		    (json_int_t)rep->previewed, "counted", rep->counted,
+		    "over_limit", rep->over_limit, "refused", rep->reason);
+		if (rep->cluster)
+			json_object_set_new(rec, "cluster", json_true());
+		session_record(s, record_name(REC_PURGE_PREVIEW), i, rec);
 		session_end(s, i, STEP_FAILED, rep->reason);
 		break;
 	case PURGE_DONE:
 	case PURGE_CANCELLED:
 	case PURGE_FAILED:
-		if (lv->intent != 0)
-			audit_result(s->audit, lv->intent,
-			    record_name(REC_PURGE_DONE), (unsigned)i + 1,
-			    json_pack("{s:s, s:s, s:I, s:I, "
+		if (lv->intent != 0) {
+			rec = json_pack("{s:s, s:s, s:I, s:I, "
 			    "s:I, s:I, s:I, s:I, s:I, s:f, s:s, s:o, s:o}",
 			    "route", route->name,
 			    "state", purge_state_name(rep->state), "previewed",
@@ -149,12 +238,20 @@ purge_event(struct purge *p, void *arg)
 			    rep->reason, "backup", lv->backup != NULL ?
 			    json_string(lv->backup) : json_null(), "backup_hash",
 			    purge_backup_hash(p) != NULL ?
-			    json_string(purge_backup_hash(p)) : json_null()));
+			    json_string(purge_backup_hash(p)) : json_null());
+			if (rep->cluster) {
+				json_object_set_new(rec, "cluster", json_true());
+				json_object_set_new(rec, "shards",
+				    shards_done(rep));
+			}
+			audit_result(s->audit, lv->intent,
+			    record_name(REC_PURGE_DONE), (unsigned)i + 1, rec);
+		}
 		/* A purge that stopped also says what it never touched. */
 		session_observed(s, i, "deleted %zu of %zu previewed (%zu already gone, "
-		    "%zu in doubt) in %.0f ms%s", rep->deleted, rep->previewed,
+		    "%zu in doubt) in %.0f ms%s%s", rep->deleted, rep->previewed,
 		    rep->gone, rep->in_doubt, rep->ms, rep->state == PURGE_DONE ?
-		    "" : untouched_text(rep->untouched));
+		    "" : untouched_text(rep->untouched), shards_text(rep, true));
 		if (rep->state == PURGE_DONE)
 			session_end(s, i, STEP_PASSED, NULL);
 		else if (rep->state == PURGE_CANCELLED && lv->intent == 0 &&
@@ -222,7 +319,8 @@ purge_start_step(struct session *s, size_t i)
 		free(bpath);
 		return;
 	}
-	if (redis_status(s->redis)->state != REDIS_UP) {
+	if (redis_status(s->redis)->state != REDIS_UP && (s->cluster == NULL ||
+	    cluster_mode(s->cluster) != CLUSTER_ON)) {
 		char d[300], *why;
 		redis_describe(s->redis, d, sizeof d);
 		why = xprintf("Redis is %s", d);
@@ -238,6 +336,7 @@ purge_start_step(struct session *s, size_t i)
 	lv->backup = bpath;
 	lv->purge = purge_new(s->redis, &s->rb->routes[st->route], bpath,
 	    purge_event, lv);
+	purge_set_cluster(lv->purge, s->cluster);
 	if (s->audit != NULL)
 		purge_set_key(lv->purge, audit_seal_key(s->audit));
 	purge_preview(lv->purge);
