@@ -2,8 +2,9 @@
 # cluster_check.sh: `rehearse check` on a real Redis Cluster (3 primaries,
 # 3 replicas): a cluster line, one line per node from its own connection,
 # the totals and each route's count over every primary (a hash-tagged
-# pattern walked on its owner only); a replica that is down is a warning
-# and makes the totals partial; a cluster whose primary is gone (3
+# pattern walked on its owner only); a primary failed over (its replica
+# promoted) leaves the old one down, a warning that makes the totals
+# partial; a cluster whose primary is gone (3
 # primaries, no replica: cluster_state:fail) fails the check, and no total
 # is shown as complete.  Text, TAP and JSON.  Speaks TAP.
 set -u
@@ -98,18 +99,22 @@ ok $? "--format json: the cluster member with its nodes, totals and routes"
     grep -q "^1\.\.3$" "$tmp/out"
 ok $? "--format tap: one test for the cluster, its nodes as comments"
 
-# A replica down: a warning, the totals over every node partial, the
-# keys (primaries) still complete; the check still passes.
-victim=${cl_replicas##* }
-eval "vpid=\$cl_pid_$victim"
-{ kill -KILL "$vpid"; wait "$vpid"; } 2>/dev/null
+# A primary killed, its replica promoted: the new primary is counted, the
+# old one (a replica now, down) is a warning and makes the totals over
+# every node partial; the keys (primaries) are complete; the check passes.
 runbook "$tmp/rb.yml" "$p1"
+set -- $cl_primaries
+victim=$2
+cl_kill_primary "$victim" 2>"$tmp/err"
 "$REHEARSE" check "$tmp/rb.yml" >"$tmp/out" 2>"$tmp/err"
 rc=$?
-[ $rc = 0 ] && grep -q "^warn node 127.0.0.1:$victim: replica of 127.0.0.1:[0-9]*, down" "$tmp/out" &&
+[ $rc = 0 ] && [ -n "$cl_promoted" ] &&
+    grep -q "^ok   node 127.0.0.1:$cl_promoted: primary, [0-9]* slots, cluster_state ok, .*, [0-9]* keys$" "$tmp/out" &&
+    grep -q "^warn node 127.0.0.1:$victim: replica, down" "$tmp/out" &&
     grep -q "^warn total: 6 nodes, >=[0-9]* (partial) bytes used, >=[0-9]* (partial) ops/s, 3500 keys; 1 of 6 nodes did not answer$" "$tmp/out" &&
-    grep -q "^ok   cluster: 3 primaries, 3 replicas, state ok$" "$tmp/out"
-ok $? "a replica down is a warning; totals over every node say partial, never a complete number"
+    grep -q "^ok   cluster: 3 primaries, 3 replicas, state ok$" "$tmp/out" &&
+    grep -q "^ok   route blog: 3000 keys, counted" "$tmp/out" && grep -q "^ok: 0 failed" "$tmp/out"
+ok $? "a primary failed over: its replica counted as the primary, the old one a warning; totals over every node partial, never complete"
 
 # 3 primaries, no replica: one killed, the others say cluster_state:fail.
 cluster_start d 3 0 || exit 1
