@@ -110,7 +110,7 @@ cl_kill_primary "$victim" 2>"$tmp/err"
 rc=$?
 [ $rc = 0 ] && [ -n "$cl_promoted" ] &&
     grep -q "^ok   node 127.0.0.1:$cl_promoted: primary, [0-9]* slots, cluster_state ok, .*, [0-9]* keys$" "$tmp/out" &&
-    grep -q "^warn node 127.0.0.1:$victim: replica, down" "$tmp/out" &&
+    grep -q -E "^warn node 127.0.0.1:$victim: replica( of 127.0.0.1:$cl_promoted)?, down" "$tmp/out" &&
     grep -q "^warn total: 6 nodes, >=[0-9]* (partial) bytes used, >=[0-9]* (partial) ops/s, 3500 keys; 1 of 6 nodes did not answer$" "$tmp/out" &&
     grep -q "^ok   cluster: 3 primaries, 3 replicas, state ok$" "$tmp/out" &&
     grep -q "^ok   route blog: 3000 keys, counted" "$tmp/out" && grep -q "^ok: 0 failed" "$tmp/out"
