@@ -32,6 +32,7 @@ struct creq {
 	int		 redirects;
 	double		 since;		/* first sent */
 	double		 not_before;	/* TRYAGAIN: not sooner */
+	double		 tryagain;	/* the first TRYAGAIN, or 0 */
 	char		 why[200];	/* why it waits */
 	struct creq	*next;		/* waiting list */
 };
@@ -46,6 +47,7 @@ struct cluster {
 	size_t		 nnodes;
 	int16_t		 slots[CLUSTER_SLOTS];	/* owner node, or -1 */
 	bool		 known;
+	unsigned long	 moves;		/* cluster_moves() */
 	bool		 use_slots;	/* CLUSTER SHARDS is not known */
 	bool		 refreshing;
 	int		 infos;		/* CLUSTER INFO replies to come */
@@ -53,6 +55,7 @@ struct cluster {
 	char		 error[256];
 	char		 problem[400];
 	struct timer	*refresh;
+	double		 refresh_at;	/* when it fires */
 	struct timer	*tick;
 	struct creq	*wait_head, *wait_tail;
 	size_t		 nwaiting;
@@ -369,6 +372,12 @@ const struct cluster_node *
 cluster_node(const struct cluster *cl, size_t i)
 {
 	return i < cl->nnodes ? &cl->nodes[i] : NULL;
+}
+
+unsigned long
+cluster_moves(const struct cluster *cl)
+{
+	return cl->moves;
 }
 
 int
@@ -761,8 +770,11 @@ take(struct cluster *cl, struct topo *t)
 			snprintf(n->id, sizeof n->id, "%s", t->n[i].id);
 	}
 	for (s = 0; s < CLUSTER_SLOTS; s++) {
-		cl->slots[s] = t->slots[s] >= 0 ? (int16_t)map[t->slots[s]] :
-		    -1;
+		int16_t o = t->slots[s] >= 0 ? (int16_t)map[t->slots[s]] : -1;
+
+		if (cl->known && o != cl->slots[s])
+			cl->moves++;
+		cl->slots[s] = o;
 		if (cl->slots[s] >= 0)
 			cl->nodes[cl->slots[s]].nslots++;
 	}
@@ -892,6 +904,7 @@ cluster_refresh(struct cluster *cl)
 	if (cl->mode != CLUSTER_ON || cl->zombie)
 		return;
 	timer_arm(cl->refresh, cl->cfg->refresh_s);
+	cl->refresh_at = loop_now() + cl->cfg->refresh_s;
 	if (cl->refreshing || (r = pick(cl)) == NULL)
 		return;
 	if (own_sendv(cl, r, topology_reply, cl, 2, cl->use_slots ? slots :
@@ -905,11 +918,19 @@ refresh_fired(void *arg)
 	cluster_refresh(arg);
 }
 
+/* A refresh within QUICK_S; one that is due sooner stays (a stream of
+ * calls must not keep pushing it away). */
 static void
 refresh_soon(struct cluster *cl)
 {
-	if (cl->refresh != NULL && cl->mode == CLUSTER_ON)
-		timer_arm(cl->refresh, QUICK_S);
+	double now = loop_now();
+
+	if (cl->refresh == NULL || cl->mode != CLUSTER_ON)
+		return;
+	if (timer_armed(cl->refresh) && cl->refresh_at <= now + QUICK_S)
+		return;
+	timer_arm(cl->refresh, QUICK_S);
+	cl->refresh_at = now + QUICK_S;
 }
 
 /* Finding the mode ----------------------------------------------------- */
@@ -1111,7 +1132,10 @@ req_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	}
 	snprintf(shown, sizeof shown, "%.*s", (int)(rep->len > 200 ? 200 :
 	    rep->len), rep->str);
-	if (++q->redirects > CLUSTER_REDIRECTS && !starts(rep, "CLUSTERDOWN")) {
+	/* TRYAGAIN and CLUSTERDOWN last as long as a migration or a
+	   failover: bounded by CLUSTER_WAIT_S, not counted. */
+	if (!starts(rep, "TRYAGAIN") && !starts(rep, "CLUSTERDOWN") &&
+	    ++q->redirects > CLUSTER_REDIRECTS) {
 		char *e = esc_str(shown, 0);
 
 		fail_not_run(q, "more than %d redirections (the last: %s)",
@@ -1119,10 +1143,19 @@ req_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		free(e);
 		return;
 	}
+	if (starts(rep, "TRYAGAIN") && q->tryagain == 0)
+		q->tryagain = loop_now();
+	if (starts(rep, "TRYAGAIN") && loop_now() - q->tryagain >
+	    CLUSTER_TRYAGAIN_MAX_S) {
+		char *e = esc_str(shown, 0);
+
+		fail_not_run(q, "the slot was still being migrated after %.0f s "
+		    "(%s)", CLUSTER_TRYAGAIN_MAX_S, e);
+		free(e);
+		return;
+	}
 	if (starts(rep, "TRYAGAIN") || starts(rep, "CLUSTERDOWN")) {
 		q->not_before = loop_now() + CLUSTER_TRYAGAIN_S;
-		if (starts(rep, "CLUSTERDOWN"))
-			q->redirects--;	/* bounded by CLUSTER_WAIT_S */
 		park(q, "%s", shown);
 		return;
 	}
@@ -1144,6 +1177,7 @@ req_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		free(e);
 		return;
 	}
+	cl->moves++;
 	if (ask)
 		q->ask = n;
 	else {

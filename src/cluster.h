@@ -16,8 +16,9 @@
  * A command for a slot goes to the primary that owns it.  A MOVED answer
  * moves the slot at once (a refresh follows) and the command goes to the
  * new owner; an ASK answer sends it once more, to the node named, after
- * ASKING; a TRYAGAIN answer (keys of a slot being migrated) is retried
- * after a short pause.  At most CLUSTER_REDIRECTS of these.  A command
+ * ASKING: at most CLUSTER_REDIRECTS of these.  A TRYAGAIN answer (keys of
+ * a slot being migrated) is retried after a short pause for at most
+ * CLUSTER_TRYAGAIN_MAX_S, CLUSTERDOWN (a failover) for CLUSTER_WAIT_S.  A command
  * whose slot has no primary that is up waits (a failover is usually under
  * CLUSTER_WAIT_S) and fails when that time is over; that failure, like any
  * before the command left, is recognised by cluster_unsent(): no server
@@ -42,6 +43,7 @@
 #define CLUSTER_REDIRECTS	5	/* MOVED, ASK, TRYAGAIN per command */
 #define CLUSTER_WAIT_S		20.0	/* for a slot's primary to come */
 #define CLUSTER_TRYAGAIN_S	0.05	/* pause before a TRYAGAIN retry */
+#define CLUSTER_TRYAGAIN_MAX_S	5.0	/* TRYAGAIN answers for this long */
 
 enum cluster_mode {
 	CLUSTER_UNKNOWN,	/* not asked yet (the seed is not up) */
@@ -86,6 +88,9 @@ const char	*cluster_problem(struct cluster *);
 const char	*cluster_error(const struct cluster *);
 size_t		 cluster_nnodes(const struct cluster *);
 const struct cluster_node *cluster_node(const struct cluster *, size_t i);
+/* Goes up whenever a slot changes owner (a refresh, a MOVED) or an ASK
+ * is followed: a caller can tell that slots moved while it worked. */
+unsigned long	 cluster_moves(const struct cluster *);
 /* The node that owns slot now, or -1. */
 int		 cluster_slot_owner(const struct cluster *, unsigned slot);
 /* The node of a connection of this cluster, or -1. */

@@ -51,6 +51,8 @@ struct cqueue {
 	size_t		 n, cap, pos;
 	size_t		 inflight;	/* keys */
 	int		 node;		/* owner at load; -1: none */
+	bool		 dead;		/* a batch waited CLUSTER_WAIT_S for a
+					   primary: the rest stays untouched */
 };
 
 struct cbatch {
@@ -152,7 +154,7 @@ merge(struct purge *p)
 {
 	const struct scan_result *res;
 	struct keyset tmp;
-	size_t i, pos, len, nn = 0, cap = 0, k;
+	size_t i, pos, len, nn = 0, cap = 0, k, over = 0;
 	const char *key;
 	int *found = NULL;
 	size_t limit = p->route->allow_broad ? PURGE_HARD_LIMIT :
@@ -174,10 +176,20 @@ merge(struct purge *p)
 			    "%s", addr, res->error);
 			goto out;
 		}
-		if (res->over_limit) {
+		if (res->over_limit)
 			p->rep.over_limit = true;
-			p->rep.counted = true;
-		}
+		over += res->count;
+	}
+	if (p->rep.over_limit) {
+		p->rep.counted = true;
+		p->rep.previewed = over > limit ? over : limit + 1;
+		p->rep.preview_ms = (loop_now() - p->cwait_since) * 1000.0;
+		fail_preview(p, PURGE_REFUSED, p->route->allow_broad ? "more than "
+		    "%ld keys match: too many for one purge" : "more than %ld "
+		    "keys match, the route's max_keys; narrow the patterns or "
+		    "set allow_broad", p->route->allow_broad ?
+		    (long)PURGE_HARD_LIMIT : p->route->max_keys);
+		goto out;
 	}
 	for (i = 0; i < p->ncscans && !p->rep.over_limit; i++) {
 		keyset_init(&tmp, true);
@@ -200,6 +212,7 @@ merge(struct purge *p)
 	p->rep.previewed = p->keys.count;
 	p->rep.preview_ms = (loop_now() - p->cwait_since) * 1000.0;
 	if (p->rep.over_limit) {
+		p->rep.previewed = p->keys.count;
 		fail_preview(p, PURGE_REFUSED, p->route->allow_broad ? "more than "
 		    "%ld keys match: too many for one purge" : "more than %ld "
 		    "keys match, the route's max_keys; narrow the patterns or "
@@ -226,6 +239,11 @@ merge(struct purge *p)
 	p->nckeys = k;
 	qsort(p->ckeys, p->nckeys, sizeof *p->ckeys, by_slot);
 	p->rep.batches_total = count_batches(p);
+	if (cluster_moves(p->cluster) != p->cmoves)
+		snprintf(p->rep.warning, sizeof p->rep.warning, "slots moved "
+		    "between primaries while the preview walked them (a reshard "
+		    "or a failover): a key that moved meanwhile may not be "
+		    "counted; preview again once the cluster is still");
 	free(found);
 	free_scans(p);
 	if (p->backup_path != NULL)
@@ -283,6 +301,7 @@ start_walks(struct purge *p)
 		p->ncscans++;
 	}
 	p->cscans_left = p->ncscans;
+	p->cmoves = cluster_moves(cl);
 	if (p->ncscans == 0) {
 		merge(p);	/* nothing to walk: no key can match */
 		return;
@@ -560,8 +579,10 @@ batch_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		node = q->node >= 0 ? q->node : 0;
 	sh = purge_shard(p, node);
 	if (rep == NULL && cluster_unsent(err)) {
-		/* No server saw it: untouched, counted at the end. */
+		/* No server saw it: untouched, counted at the end; so are the
+		   keys its queue has still to send. */
 		note_error(sh, "%s", err);
+		q->dead = true;
 	} else if (rep == NULL || p->desync) {
 		for (j = 0; j < n; j++) {
 			p->cdone[q->idx[b->first + j]] |= SETTLED;
@@ -624,7 +645,7 @@ pump_queues(struct purge *p)
 	lens[0] = 6;
 	for (qi = 0; qi < p->ncq; qi++) {
 		q = &p->cq[qi];
-		while (!p->failed && !p->cancel && q->pos < q->n) {
+		while (!p->failed && !p->cancel && !q->dead && q->pos < q->n) {
 			slot = p->ckeys[q->idx[q->pos]].slot;
 			for (n = 0; n < PURGE_BATCH && q->pos + n < q->n &&
 			    p->ckeys[q->idx[q->pos + n]].slot == slot; n++) {
@@ -660,7 +681,7 @@ queues_drained(const struct purge *p)
 	size_t i;
 
 	for (i = 0; i < p->ncq; i++)
-		if (p->cq[i].pos < p->cq[i].n)
+		if (!p->cq[i].dead && p->cq[i].pos < p->cq[i].n)
 			return false;
 	return true;
 }

@@ -104,6 +104,7 @@ struct purge {
 	bool		 in_cluster;	/* the purge goes across the cluster */
 	struct event	*cwait;		/* polls for the topology */
 	double		 cwait_since;
+	unsigned long	 cmoves;	/* cluster_moves() when the walks began */
 	struct cscan	*cscans;	/* one walk per primary */
 	size_t		 ncscans, cscans_left;
 	struct ckey {
