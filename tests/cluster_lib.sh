@@ -48,6 +48,9 @@
 #	pid in $reshard_pid (and in $pids), its output in $cl_dir/reshard.log.
 #	cl_reshard_wait waits for it (bounded) and returns its status.
 # cl_alive PORT           true when the node is up (and is ours).
+# cl_errorstat CODE, cl_resetstat, cl_monitor_start, cl_monitor_stop,
+#	cl_wait_synced: see below (refused commands, MONITOR on every node,
+#	replicas that have every write).
 #
 # Valkey: REDIS_SERVER=valkey-server starts valkey-server; redis-cli 7.0
 # manages a Valkey 8 cluster as well (create, reshard, MONITOR), so
@@ -426,4 +429,81 @@ cl_reshard_wait() {
 		sleep 0.1
 	done
 	wait "$reshard_pid"
+}
+
+# cl_errorstat CODE: how many error replies starting with CODE (CROSSSLOT,
+# MOVED, ASK, TRYAGAIN, NOPERM, ...) the nodes up have sent since they
+# started (or since cl_resetstat), from INFO errorstats (Redis 6.2+, Valkey).
+# A command a cluster node refuses (CROSSSLOT, MOVED) never reaches MONITOR:
+# this is where it shows.
+cl_errorstat() {
+	_clt=0
+	for _clq in $(cl_up_ports); do
+		_clc=$(cl_cli "$_clq" INFO errorstats 2>/dev/null | tr -d '\r' |
+		    sed -n "s/^errorstat_$1:count=\([0-9]*\).*/\1/p")
+		_clt=$((_clt + ${_clc:-0}))
+	done
+	echo $_clt
+}
+# cl_resetstat: CONFIG RESETSTAT on every node up (errorstats and
+# commandstats from zero).
+cl_resetstat() {
+	for _clq in $(cl_up_ports); do
+		cl_cli "$_clq" CONFIG RESETSTAT >/dev/null 2>&1 || return 1
+	done
+}
+# cl_monitor_start: `redis-cli monitor` on every node up, to
+# $cl_dir/monitor.PORT, returning once each node lists the monitor (pids
+# in $cl_monitor_pids and $pids).  cl_monitor_stop stops them; then
+# `clusterkit monitor-check $cl_dir/monitor.*` reads what they saw.
+cl_monitor_pids=
+cl_monitor_start() {
+	cl_monitor_pids=
+	for _clq in $(cl_up_ports); do
+		# redis-cli itself in the background (not a subshell running
+		# cl_cli), so that its pid is the one stopped.
+		# shellcheck disable=SC2046
+		"$CL_CLI" $(cl_cli_opts) -h 127.0.0.1 -p "$_clq" MONITOR \
+		    >"$cl_dir/monitor.$_clq" 2>&1 &
+		cl_monitor_pids="$cl_monitor_pids $!"
+		pids="$pids $!"
+	done
+	for _clq in $(cl_up_ports); do
+		cl_poll 10 cl_has_monitor "$_clq" || {
+			echo "cl_monitor_start: no monitor on $_clq" >&2
+			return 1
+		}
+	done
+}
+cl_has_monitor() { cl_cli "$1" CLIENT LIST 2>/dev/null | grep -q 'flags=O'; }
+cl_monitor_stop() {
+	# What the nodes saw is in the files once an ECHO sent after it is.
+	for _clq in $(cl_up_ports); do
+		cl_cli "$_clq" ECHO cl-monitor-end >/dev/null 2>&1
+		cl_poll 10 grep -q '"cl-monitor-end"' "$cl_dir/monitor.$_clq"
+	done
+	for _clp2 in $cl_monitor_pids; do kill "$_clp2" 2>/dev/null; done
+	for _clp2 in $cl_monitor_pids; do wait "$_clp2" 2>/dev/null; done
+	cl_monitor_pids=
+}
+# cl_wait_synced [SECONDS]: until every replica up has all its primary's
+# writes (its slave_repl_offset has reached the primary's
+# master_repl_offset): before killing a primary whose replica must have
+# every key.
+cl_wait_synced() {
+	cl_poll "${1:-30}" cl_synced || {
+		echo "cl_wait_synced: the replicas did not catch up" >&2
+		return 1
+	}
+}
+cl_synced() {
+	for _clq in $cl_replicas; do
+		_clinfo=$(cl_cli "$_clq" INFO replication 2>/dev/null | tr -d '\r')
+		_clmp=$(echo "$_clinfo" | sed -n 's/^master_port://p')
+		_cloff=$(echo "$_clinfo" | sed -n 's/^slave_repl_offset://p')
+		[ -n "$_clmp" ] && [ -n "$_cloff" ] || return 1
+		_clmoff=$(cl_cli "$_clmp" INFO replication 2>/dev/null | tr -d '\r' |
+		    sed -n 's/^master_repl_offset://p')
+		[ -n "$_clmoff" ] && [ "$_cloff" -ge "$_clmoff" ] || return 1
+	done
 }

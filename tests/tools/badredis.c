@@ -43,6 +43,32 @@
  *                 these texts '|' stands for CRLF and {port} for its port
  *   closed        holds its port without listening: every connection is
  *                 refused, and no other server can take the port
+ *
+ * The cluster modes are a Redis Cluster node (INFO says redis_mode:cluster
+ * and cluster_enabled:1; ROLE master; CLUSTER INFO cluster_state:ok;
+ * CLUSTER MYID; ASKING, READONLY, READWRITE, MULTI, DISCARD +OK, keyed
+ * commands in MULTI +QUEUED, EXEC an empty array; SCAN as above) that owns
+ * every slot (CLUSTER SHARDS, SLOTS and NODES say so, with its own
+ * address) -- except where the mode says:
+ *
+ *   cluster-ok    nothing hostile: a one-node cluster; keyed commands
+ *                 (UNLINK, DEL, DUMP, PTTL, EXISTS, GET, SET, TYPE, RESTORE,
+ *                 TOUCH, TTL, MGET) answered as above
+ *   cluster-many-nodes  CLUSTER SHARDS, SLOTS and NODES name 5000 primaries,
+ *                 each owning 3 or 4 slots: itself, then 127.1.X.Y on its
+ *                 port (loopback addresses where nothing listens, so that a
+ *                 client that connects anyway reaches no other test's server)
+ *   cluster-bad-slots  the slot ranges it owns are $BADREDIS_SLOTS
+ *                 ("A:B,C:D,...", default "0:8191,9000:8500,16000:17000":
+ *                 a range that ends before it starts, one past 16383, and
+ *                 8192-8999 owned by nobody)
+ *   cluster-moved-loop  every keyed command is answered
+ *                 -MOVED <its slot> 127.0.0.1:<own port>
+ *   cluster-ask-loop    every keyed command is answered
+ *                 -ASK <its slot> 127.0.0.1:<own port>, also after ASKING
+ *   cluster-tryagain    every keyed command is answered -TRYAGAIN ...
+ *   cluster-huge-shards CLUSTER SHARDS and CLUSTER SLOTS are answered with
+ *                 an array of 2,000,000 (empty array) elements, all sent
  */
 #include "config.h"
 
@@ -67,15 +93,24 @@ enum mode {
 	M_OK, M_UNSOLICITED, M_EXTRA, M_HUGEBULK, M_HUGENESTED, M_HUGEBULK_STOP,
 	M_HUGEARRAY, M_SCANFOREVER, M_UNLINK_OVER, M_UNLINK_NEG, M_INFO_HANG,
 	M_INFO_NOPERM, M_SENTINEL, M_REPLICA, M_GARBAGE, M_SENTINEL_SAYS,
-	M_CLOSED,
+	M_CLOSED, M_CLUSTER_OK, M_CLUSTER_MANY_NODES, M_CLUSTER_BAD_SLOTS,
+	M_CLUSTER_MOVED_LOOP, M_CLUSTER_ASK_LOOP, M_CLUSTER_TRYAGAIN,
+	M_CLUSTER_HUGE_SHARDS,
 };
 
 static const char *const mode_names[] = {
 	"ok", "unsolicited", "extra", "hugebulk", "hugenested", "hugebulk-stop",
 	"hugearray",
 	"scanforever", "unlink-over", "unlink-neg", "info-hang", "info-noperm",
-	"sentinel", "replica", "garbage", "sentinel-says", "closed", NULL,
+	"sentinel", "replica", "garbage", "sentinel-says", "closed",
+	"cluster-ok", "cluster-many-nodes", "cluster-bad-slots",
+	"cluster-moved-loop", "cluster-ask-loop", "cluster-tryagain",
+	"cluster-huge-shards", NULL,
 };
+
+#define CLUSTER_NSLOTS	16384
+#define MANY_NODES	5000
+#define HUGE_ELEMENTS	2000000LL
 
 struct conn {
 	int		 fd;
@@ -85,7 +120,11 @@ struct conn {
 	size_t		 outlen;
 	size_t		 outcap;
 	long long	 stream;	/* hugebulk: bytes still to send */
+	const char	*unit;		/* what is streamed ('x' when NULL);
+					   its length divides 65536 */
 	bool		 pinged;
+	bool		 multi;		/* cluster modes: in MULTI (EXEC
+					   answers an empty array) */
 	bool		 closing;	/* close once out is sent */
 	bool		 hung;		/* info-hang: answers nothing more */
 	unsigned long	 scans;
@@ -134,6 +173,12 @@ out_bulk(struct conn *c, const char *p, size_t n)
 	out_add(c, "\r\n", 2);
 }
 
+static bool
+is_cluster(void)
+{
+	return mode >= M_CLUSTER_OK && mode <= M_CLUSTER_HUGE_SHARDS;
+}
+
 static void
 answer_info(struct conn *c)
 {
@@ -150,11 +195,12 @@ answer_info(struct conn *c)
 		    "instantaneous_ops_per_sec:0\r\nkeyspace_hits:1\r\n"
 		    "keyspace_misses:1\r\nexpired_keys:0\r\nevicted_keys:0\r\n"
 		    "\r\n# Replication\r\nrole:%s\r\n%s\r\n# Cluster\r\n"
-		    "cluster_enabled:%d\r\n", mode == M_REPLICA ? "cluster" :
-		    "standalone", mode == M_REPLICA ? "slave" : "master",
+		    "cluster_enabled:%d\r\n", mode == M_REPLICA ||
+		    is_cluster() ? "cluster" : "standalone",
+		    mode == M_REPLICA ? "slave" : "master",
 		    mode == M_REPLICA ? "master_host:10.1.2.3\r\n"
 		    "master_port:6380\r\nmaster_link_status:up\r\n" : "",
-		    mode == M_REPLICA);
+		    mode == M_REPLICA || is_cluster());
 	out_bulk(c, info, strlen(info));
 }
 
@@ -251,6 +297,298 @@ say(struct conn *c, const char *name, const char *dflt)
 			out_add(c, p, 1);
 }
 
+/* The cluster modes ------------------------------------------------------- */
+
+static bool
+is_cmd_keyed(const char *w, size_t n)
+{
+	static const char *const keyed[] = { "UNLINK", "DEL", "DUMP", "PTTL",
+	    "EXISTS", "GET", "SET", "TYPE", "RESTORE", "TOUCH", "TTL", "MGET",
+	    NULL };
+	int i;
+
+	for (i = 0; keyed[i] != NULL; i++)
+		if (is(w, n, keyed[i]))
+			return true;
+	return false;
+}
+
+/* CRC16-XMODEM of the key or of its hash tag, mod 16384. */
+static unsigned
+slot_of(const char *k, size_t n)
+{
+	const char *o, *e;
+	unsigned crc = 0;
+	size_t i;
+	int b;
+
+	if ((o = memchr(k, '{', n)) != NULL &&
+	    (e = memchr(o + 1, '}', n - (size_t)(o + 1 - k))) != NULL &&
+	    e > o + 1) {
+		n = (size_t)(e - o - 1);
+		k = o + 1;
+	}
+	for (i = 0; i < n; i++) {
+		crc ^= (unsigned)(unsigned char)k[i] << 8;
+		for (b = 0; b < 8; b++)
+			crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff :
+			    (crc << 1) & 0xffff;
+	}
+	return crc & (CLUSTER_NSLOTS - 1);
+}
+
+struct range {
+	long long	 a, b;
+};
+
+/* The slot ranges of node i (cluster-bad-slots: all of them, node 0). */
+static size_t
+node_ranges(size_t i, struct range *r, size_t max)
+{
+	const char *t, *p;
+	char *end;
+	size_t n = 0;
+
+	if (mode == M_CLUSTER_MANY_NODES) {
+		r[0].a = (long long)(i * CLUSTER_NSLOTS / MANY_NODES);
+		r[0].b = (long long)((i + 1) * CLUSTER_NSLOTS / MANY_NODES) - 1;
+		return 1;
+	}
+	if (mode != M_CLUSTER_BAD_SLOTS) {
+		r[0].a = 0;
+		r[0].b = CLUSTER_NSLOTS - 1;
+		return 1;
+	}
+	if ((t = getenv("BADREDIS_SLOTS")) == NULL)
+		t = "0:8191,9000:8500,16000:17000";
+	for (p = t; *p != '\0' && n < max; p = *end == ',' ? end + 1 : end) {
+		r[n].a = strtoll(p, &end, 10);
+		if (*end != ':')
+			break;
+		r[n].b = strtoll(end + 1, &end, 10);
+		n++;
+		if (*end != ',')
+			break;
+	}
+	return n;
+}
+
+static size_t
+nnodes_said(void)
+{
+	return mode == M_CLUSTER_MANY_NODES ? MANY_NODES : 1;
+}
+
+/* Node i: ourselves, then loopback addresses where nothing listens. */
+static void
+node_addr(size_t i, char *host, size_t len, char *id)
+{
+	if (i == 0)
+		snprintf(host, len, "127.0.0.1");
+	else
+		snprintf(host, len, "127.1.%zu.%zu", i / 250, i % 250 + 1);
+	snprintf(id, 41, "%040zx", i + 0xbad0);
+}
+
+static void
+out_str(struct conn *c, const char *s)
+{
+	out_bulk(c, s, strlen(s));
+}
+
+static void
+answer_shards(struct conn *c)
+{
+	struct range r[64];
+	char host[32], id[48];
+	size_t i, k, n, nn = nnodes_said();
+
+	out_fmt(c, "*%zu\r\n", nn);
+	for (i = 0; i < nn; i++) {
+		n = node_ranges(i, r, 64);
+		node_addr(i, host, sizeof host, id);
+		out_fmt(c, "*4\r\n");
+		out_str(c, "slots");
+		out_fmt(c, "*%zu\r\n", 2 * n);
+		for (k = 0; k < n; k++)
+			out_fmt(c, ":%lld\r\n:%lld\r\n", r[k].a, r[k].b);
+		out_str(c, "nodes");
+		out_fmt(c, "*1\r\n*14\r\n");
+		out_str(c, "id");
+		out_str(c, id);
+		out_str(c, "port");
+		out_fmt(c, ":%d\r\n", my_port);
+		out_str(c, "ip");
+		out_str(c, host);
+		out_str(c, "endpoint");
+		out_str(c, host);
+		out_str(c, "role");
+		out_str(c, "master");
+		out_str(c, "replication-offset");
+		out_fmt(c, ":0\r\n");
+		out_str(c, "health");
+		out_str(c, "online");
+	}
+}
+
+static void
+answer_slots(struct conn *c)
+{
+	struct range r[64];
+	char host[32], id[48];
+	size_t i, k, n, total = 0, nn = nnodes_said();
+
+	for (i = 0; i < nn; i++)
+		total += node_ranges(i, r, 64);
+	out_fmt(c, "*%zu\r\n", total);
+	for (i = 0; i < nn; i++) {
+		n = node_ranges(i, r, 64);
+		node_addr(i, host, sizeof host, id);
+		for (k = 0; k < n; k++) {
+			out_fmt(c, "*3\r\n:%lld\r\n:%lld\r\n*3\r\n", r[k].a,
+			    r[k].b);
+			out_str(c, host);
+			out_fmt(c, ":%d\r\n", my_port);
+			out_str(c, id);
+		}
+	}
+}
+
+static void
+answer_nodes(struct conn *c)
+{
+	struct range r[64];
+	char host[32], id[48], line[1024];
+	size_t i, k, n, len, nn = nnodes_said();
+	char *text = NULL;
+	size_t tlen = 0;
+
+	for (i = 0; i < nn; i++) {
+		n = node_ranges(i, r, 64);
+		node_addr(i, host, sizeof host, id);
+		len = (size_t)snprintf(line, sizeof line, "%s %s:%d@%d %s - 0 0 "
+		    "%zu connected", id, host, my_port, my_port + 10000, i == 0 ?
+		    "myself,master" : "master", i + 1);
+		for (k = 0; k < n && len < sizeof line - 64; k++)
+			len += (size_t)snprintf(line + len, sizeof line - len,
+			    r[k].a == r[k].b ? " %lld" : " %lld-%lld", r[k].a,
+			    r[k].b);
+		line[len++] = '\n';
+		if ((text = realloc(text, tlen + len)) == NULL)
+			abort();
+		memcpy(text + tlen, line, len);
+		tlen += len;
+	}
+	out_bulk(c, text, tlen);
+	free(text);
+}
+
+/* A cluster mode's own answers; false when the common ones apply. */
+static bool
+answer_cluster(struct conn *c, int argc, char **argv, size_t *lens)
+{
+	const char *cmd = argv[0];
+	size_t n = lens[0];
+	char text[512], host[32], id[48];
+	unsigned slot;
+
+	if (is(cmd, n, "ROLE")) {
+		out_fmt(c, "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
+		return true;
+	}
+	if (is(cmd, n, "ASKING") || is(cmd, n, "READONLY") ||
+	    is(cmd, n, "READWRITE")) {
+		out_fmt(c, "+OK\r\n");
+		return true;
+	}
+	/* A transaction (how a client may test a permission): queued, then
+	 * discarded; redirections are answered at queueing, as Redis does. */
+	if (is(cmd, n, "MULTI") || is(cmd, n, "DISCARD")) {
+		c->multi = is(cmd, n, "MULTI");
+		out_fmt(c, "+OK\r\n");
+		return true;
+	}
+	if (is(cmd, n, "EXEC")) {
+		c->multi = false;
+		out_fmt(c, "*0\r\n");
+		return true;
+	}
+	if (is(cmd, n, "CLUSTER") && argc >= 2) {
+		const char *sub = argv[1];
+		size_t sl = lens[1];
+
+		if (mode == M_CLUSTER_HUGE_SHARDS && (is(sub, sl, "SHARDS") ||
+		    is(sub, sl, "SLOTS"))) {
+			out_fmt(c, "*%lld\r\n", HUGE_ELEMENTS);
+			c->unit = "*0\r\n";
+			c->stream = HUGE_ELEMENTS * 4;
+		} else if (is(sub, sl, "SHARDS"))
+			answer_shards(c);
+		else if (is(sub, sl, "SLOTS"))
+			answer_slots(c);
+		else if (is(sub, sl, "NODES"))
+			answer_nodes(c);
+		else if (is(sub, sl, "INFO")) {
+			snprintf(text, sizeof text, "cluster_enabled:1\r\n"
+			    "cluster_state:ok\r\ncluster_slots_assigned:16384\r\n"
+			    "cluster_slots_ok:16384\r\ncluster_slots_pfail:0\r\n"
+			    "cluster_slots_fail:0\r\ncluster_known_nodes:%zu\r\n"
+			    "cluster_size:%zu\r\ncluster_current_epoch:1\r\n"
+			    "cluster_my_epoch:1\r\n", nnodes_said(),
+			    nnodes_said());
+			out_str(c, text);
+		} else if (is(sub, sl, "MYID")) {
+			node_addr(0, host, sizeof host, id);
+			out_str(c, id);
+		} else if (is(sub, sl, "KEYSLOT") && argc == 3)
+			out_fmt(c, ":%u\r\n", slot_of(argv[2], lens[2]));
+		else if (is(sub, sl, "COUNTKEYSINSLOT"))
+			out_fmt(c, ":0\r\n");
+		else
+			out_fmt(c, "-ERR unknown subcommand '%.*s'\r\n",
+			    (int)(sl > 64 ? 64 : sl), sub);
+		return true;
+	}
+	if (!is_cmd_keyed(cmd, n) || argc < 2)
+		return false;
+	slot = slot_of(argv[1], lens[1]);
+	switch (mode) {
+	case M_CLUSTER_MOVED_LOOP:
+		out_fmt(c, "-MOVED %u 127.0.0.1:%d\r\n", slot, my_port);
+		return true;
+	case M_CLUSTER_ASK_LOOP:
+		out_fmt(c, "-ASK %u 127.0.0.1:%d\r\n", slot, my_port);
+		return true;
+	case M_CLUSTER_TRYAGAIN:
+		out_fmt(c, "-TRYAGAIN Multiple keys request during rehashing "
+		    "of slot\r\n");
+		return true;
+	default:
+		break;
+	}
+	if (c->multi)
+		out_fmt(c, "+QUEUED\r\n");
+	/* UNLINK, DUMP, PTTL: the common answers. */
+	else if (is(cmd, n, "GET"))
+		out_fmt(c, "$-1\r\n");
+	else if (is(cmd, n, "SET") || is(cmd, n, "RESTORE"))
+		out_fmt(c, "+OK\r\n");
+	else if (is(cmd, n, "EXISTS") || is(cmd, n, "TOUCH") ||
+	    is(cmd, n, "DEL"))
+		out_fmt(c, ":0\r\n");
+	else if (is(cmd, n, "TYPE"))
+		out_fmt(c, "+none\r\n");
+	else if (is(cmd, n, "TTL"))
+		out_fmt(c, ":-2\r\n");
+	else if (is(cmd, n, "MGET")) {
+		out_fmt(c, "*%d\r\n", argc - 1);
+		for (int i = 1; i < argc; i++)
+			out_fmt(c, "$-1\r\n");
+	} else
+		return false;
+	return true;
+}
+
 static void
 answer(struct conn *c, int argc, char **argv, size_t *lens)
 {
@@ -265,6 +603,8 @@ answer(struct conn *c, int argc, char **argv, size_t *lens)
 	if (c->stream > 0 || c->hung)
 		return;		/* still "sending" a huge reply, or hung */
 	if (hostile_big(c, cmd, n))
+		return;
+	if (is_cluster() && answer_cluster(c, argc, argv, lens))
 		return;
 	if (mode == M_SENTINEL_SAYS && is(cmd, n, "SENTINEL")) {
 		say(c, "BADREDIS_SAYS", "$-1|");
@@ -391,6 +731,8 @@ static bool
 conn_write(struct conn *c)
 {
 	static char xs[65536];
+	static const char *xs_unit;
+	size_t ul, off;
 	ssize_t n;
 
 	if (c->outlen > 0) {
@@ -402,10 +744,19 @@ conn_write(struct conn *c)
 		return true;
 	}
 	if (c->stream > 0) {
-		if (xs[0] == '\0')
-			memset(xs, 'x', sizeof xs);
-		n = send(c->fd, xs, c->stream < (long long)sizeof xs ?
-		    (size_t)c->stream : sizeof xs, MSG_NOSIGNAL);
+		if (xs_unit != c->unit || xs[0] == '\0') {
+			ul = c->unit != NULL ? strlen(c->unit) : 1;
+			for (size_t i = 0; i + ul <= sizeof xs; i += ul)
+				memcpy(xs + i, c->unit != NULL ? c->unit : "x",
+				    ul);
+			xs_unit = c->unit;
+		}
+		/* Where the last send stopped inside a unit: the stream is
+		 * a whole number of units. */
+		ul = c->unit != NULL ? strlen(c->unit) : 1;
+		off = (ul - (size_t)(c->stream % (long long)ul)) % ul;
+		n = send(c->fd, xs + off, c->stream < (long long)(sizeof xs -
+		    off) ? (size_t)c->stream : sizeof xs - off, MSG_NOSIGNAL);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR;
 		c->stream -= n;
