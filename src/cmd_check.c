@@ -12,6 +12,7 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "cluster.h"
 #include "readout.h"
 #include "redis.h"
 #include "rehearsal.h"
@@ -24,11 +25,20 @@
 struct check_redis {
 	bool		 ok;		/* up, read, no route count failed */
 	bool		 up;
-	const struct readout *x;	/* NULL: not connected */
+	bool		 cluster;	/* cluster mode: readouts per node */
+	const struct readout *x;	/* NULL: not connected, or cluster */
 	const char	*desc;		/* the connection's state */
 	const char	*why;		/* why the readout is not ok */
 	const char	*role;
 	const char	*ratio;		/* the hit ratio, or "n/a" */
+};
+
+/* What check found of a cluster (cluster mode only). */
+struct check_cluster {
+	bool		 ok;		/* no problem, no route count failed */
+	struct cluster	*cl;
+	struct readouts	*ro;
+	struct readout_totals t;
 };
 
 /* One output format.  n counts TAP test points; out is json's. */
@@ -44,6 +54,8 @@ struct check_emitter {
 	const char	*name;
 	void		(*begin)(struct check_out *);
 	void		(*redis)(struct check_out *, const struct check_redis *);
+	void		(*cluster)(struct check_out *,
+			    const struct check_cluster *);
 	void		(*step)(struct check_out *, size_t step,
 			    const struct step_run *, const char *title);
 	void		(*end)(struct check_out *, size_t failed);
@@ -117,7 +129,9 @@ text_redis(struct check_out *o, const struct check_redis *cr)
 			printf(", hit ratio %s, %lld ops/s", cr->ratio,
 			    x->ops_per_sec);
 		printf(", %lld keys", x->dbsize);
-	} else if (cr->up)
+	} else if (cr->cluster)
+		printf(", %s", cr->role);
+	else if (cr->up)
 		printf("; readouts %s", cr->why);
 	printf("\n");
 	if (x != NULL && x->state == READOUT_OK && denied(x, names,
@@ -130,6 +144,313 @@ text_redis(struct check_out *o, const struct check_redis *cr)
 		if (x->routes[i].error[0] != '\0')
 			printf("FAIL redis: route %s: %s\n",
 			    o->rb->routes[i].name, x->routes[i].error);
+}
+
+/* Cluster mode: the nodes, their totals and the routes' counts. ------- */
+
+/* How a node's line starts: ok, FAIL (a primary that is down, failing or
+ * unread: the cluster is not ok), warn (a replica that is). */
+static const char *
+node_result(const struct readout_node *rn)
+{
+	bool good = rn->up && !rn->failing && rn->r->state == READOUT_OK &&
+	    rn->node->state[0] != '\0';
+
+	return good ? "ok" : rn->node->primary ? "FAIL" : "warn";
+}
+
+/* "primary, 5461 slots, cluster_state ok, 1048576 bytes used of 0 (no
+ * limit), hit ratio 0.50, 12 ops/s, 1000 keys"; escaped. */
+static void
+node_text(const struct check_cluster *cc, const struct readout_node *rn,
+    char *buf, size_t len)
+{
+	const struct cluster_node *n = rn->node, *p;
+	const struct readout *x = rn->r;
+	size_t at;
+	char *e;
+
+#define ADD(...) do {							\
+	if (at < len)							\
+		at += (size_t)snprintf(buf + at, len - at, __VA_ARGS__);\
+} while (0)
+	at = 0;
+	buf[0] = '\0';
+	if (n->primary)
+		ADD("primary, %zu slots", n->nslots);
+	else if (n->primary_of >= 0 && (p = cluster_node(cc->cl,
+	    (size_t)n->primary_of)) != NULL) {
+		e = esc_str(p->addr, 0);
+		ADD("replica of %s", e);
+		free(e);
+	} else
+		ADD("replica");
+	if (!rn->up) {
+		ADD(", %s", rn->conn);
+		return;
+	}
+	e = esc_str(n->state, 0);
+	ADD(", cluster_state %s", n->state[0] ? e : "unknown");
+	free(e);
+	if (x->state != READOUT_OK) {
+		ADD("; readouts %s", x->state == READOUT_UNKNOWN ? "unknown: " :
+		    "not read");
+		if (x->state == READOUT_UNKNOWN)
+			ADD("%s", x->why);
+		return;
+	}
+	if (x->sec_ok[INFO_MEMORY]) {
+		ADD(", %lld bytes used", x->used_memory);
+		if (x->maxmemory > 0)
+			ADD(" of %lld", x->maxmemory);
+		else if (x->maxmemory == 0)
+			ADD(", no limit");
+	}
+	if (x->sec_ok[INFO_STATS]) {
+		if (x->hit_ratio >= 0)
+			ADD(", hit ratio %.2f", x->hit_ratio);
+		else
+			ADD(", hit ratio n/a");
+		ADD(", %lld ops/s", x->ops_per_sec);
+	}
+	if (n->primary)
+		ADD(", %lld keys", x->dbsize);
+#undef ADD
+}
+
+/* "3 primaries, 3 replicas, state ok" or the problem. */
+static void
+cluster_text(const struct check_cluster *cc, char *buf, size_t len)
+{
+	const struct readout_totals *t = &cc->t;
+
+	snprintf(buf, len, "%zu primar%s, %zu replica%s, %s%s", t->primaries,
+	    t->primaries == 1 ? "y" : "ies", t->replicas, t->replicas == 1 ?
+	    "" : "s", t->problem == NULL ? "state ok" : "not ok: ",
+	    t->problem == NULL ? "" : t->problem);
+}
+
+/* "6 nodes, 3145728 bytes used, 36 ops/s, 3000 keys", each sum partial
+ * (">=N (partial)") when a node did not answer. */
+static void
+totals_text(const struct check_cluster *cc, char *buf, size_t len)
+{
+	const struct readout_totals *t = &cc->t;
+	char mem[64], ops[64], keys[64];
+
+	readout_sum_text(&t->used_memory, mem, sizeof mem);
+	readout_sum_text(&t->ops, ops, sizeof ops);
+	readout_sum_text(&t->keys, keys, sizeof keys);
+	snprintf(buf, len, "%zu nodes, %s bytes used, %s ops/s, %s keys",
+	    t->nodes, mem, ops, keys);
+	if (t->used_memory.missing > 0 || t->keys.missing > 0)
+		snprintf(buf + strlen(buf), len - strlen(buf), "; %zu of %zu "
+		    "nodes did not answer", t->used_memory.missing, t->nodes);
+}
+
+static bool
+totals_partial(const struct readout_totals *t)
+{
+	return t->used_memory.missing > 0 || t->ops.missing > 0 ||
+	    t->keys.missing > 0;
+}
+
+static void
+text_cluster(struct check_out *o, const struct check_cluster *cc)
+{
+	struct readout_node rn;
+	struct route_total rt;
+	char line[1400], what[600], *e;
+	size_t i;
+
+	cluster_text(cc, line, sizeof line);
+	printf("%s cluster: %s\n", cc->t.problem == NULL ? "ok  " : "FAIL",
+	    line);
+	for (i = 0; i < readouts_nnodes(cc->ro); i++) {
+		if (!readouts_node(cc->ro, i, &rn))
+			continue;
+		node_text(cc, &rn, line, sizeof line);
+		e = esc_str(rn.node->addr, 0);
+		printf("%-4s node %s: %s\n", node_result(&rn), e, line);
+		free(e);
+	}
+	totals_text(cc, line, sizeof line);
+	printf("%s total: %s\n", totals_partial(&cc->t) ? "warn" : "ok  ",
+	    line);
+	for (i = 0; i < o->rb->nroutes; i++) {
+		if (o->rb->routes[i].nkeys == 0)
+			continue;
+		readouts_route_total(cc->ro, i, &rt);
+		readout_route_total_text(cc->ro, i, loop_now(), what,
+		    sizeof what);
+		printf("%s route %s: %s\n", rt.error[0] ? "FAIL" :
+		    rt.count.missing > 0 ? "warn" : "ok  ",
+		    o->rb->routes[i].name, what);
+	}
+}
+
+static void
+tap_cluster(struct check_out *o, const struct check_cluster *cc)
+{
+	struct readout_node rn;
+	struct route_total rt;
+	char line[1400], what[600], *e;
+	size_t i;
+
+	cluster_text(cc, line, sizeof line);
+	printf("%s %zu - cluster: %s\n", cc->ok ? "ok" : "not ok", ++o->n,
+	    line);
+	for (i = 0; i < readouts_nnodes(cc->ro); i++) {
+		if (!readouts_node(cc->ro, i, &rn))
+			continue;
+		node_text(cc, &rn, line, sizeof line);
+		e = esc_str(rn.node->addr, 0);
+		printf("# %s node %s: %s\n", node_result(&rn), e, line);
+		free(e);
+	}
+	totals_text(cc, line, sizeof line);
+	printf("# total: %s\n", line);
+	for (i = 0; i < o->rb->nroutes; i++) {
+		if (o->rb->routes[i].nkeys == 0)
+			continue;
+		readouts_route_total(cc->ro, i, &rt);
+		readout_route_total_text(cc->ro, i, loop_now(), what,
+		    sizeof what);
+		printf("# route %s: %s\n", o->rb->routes[i].name, what);
+	}
+}
+
+/* A string from a peer (a node's address), escaped, for JSON. */
+static json_t *
+jesc(const char *s)
+{
+	char *e = esc_str(s, 0);
+	json_t *j = json_string(e);
+
+	free(e);
+	return j != NULL ? j : json_null();
+}
+
+/* {"sum": N|null, "known": N, "missing": N} */
+static json_t *
+json_sum(const struct readout_sum *s)
+{
+	return json_pack("{s:o, s:I, s:I}", "sum", s->known > 0 ?
+	    json_integer((json_int_t)s->v) : json_null(), "known",
+	    (json_int_t)s->known, "missing", (json_int_t)s->missing);
+}
+
+static json_t *
+json_rate(const struct readout_node *rn, const struct rate *r)
+{
+	return rn->up && rn->r->state == READOUT_OK &&
+	    rn->r->sec_ok[INFO_STATS] && r->per_s >= 0 ? json_real(r->per_s) :
+	    json_null();
+}
+
+static json_t *
+json_node(struct check_out *o, const struct check_cluster *cc,
+    const struct readout_node *rn)
+{
+	const struct cluster_node *n = rn->node, *p = NULL;
+	const struct readout *x = rn->r;
+	bool known = rn->up && x->state == READOUT_OK;
+	bool mem = known && x->sec_ok[INFO_MEMORY];
+	bool stats = known && x->sec_ok[INFO_STATS];
+	json_t *js = json_object(), *routes = json_array();
+	size_t i;
+
+	if (n->primary_of >= 0)
+		p = cluster_node(cc->cl, (size_t)n->primary_of);
+	json_object_set_new(js, "node", jesc(n->addr));
+	json_object_set_new(js, "id", n->id[0] ? jesc(n->id) : json_null());
+	json_object_set_new(js, "role", json_string(n->primary ? "primary" :
+	    "replica"));
+	json_object_set_new(js, "primary", p != NULL ? jesc(p->addr) :
+	    json_null());
+	json_object_set_new(js, "slots", json_integer((json_int_t)n->nslots));
+	json_object_set_new(js, "cluster_state", n->state[0] ?
+	    jesc(n->state) : json_null());
+	json_object_set_new(js, "up", json_boolean(rn->up));
+	json_object_set_new(js, "state", jesc(rn->conn));
+	json_object_set_new(js, "readout", json_string(known ? "ok" :
+	    "unknown"));
+	json_object_set_new(js, "reason", known ? json_null() :
+	    jesc(!rn->up ? rn->conn : x->state == READOUT_UNKNOWN ? x->why :
+	    "no readout"));
+	json_object_set_new(js, "used_memory", mem ?
+	    json_integer((json_int_t)x->used_memory) : json_null());
+	json_object_set_new(js, "maxmemory", mem && x->maxmemory >= 0 ?
+	    json_integer((json_int_t)x->maxmemory) : json_null());
+	json_object_set_new(js, "maxmemory_policy", mem &&
+	    x->maxmemory_policy[0] ? json_string(x->maxmemory_policy) :
+	    json_null());
+	json_object_set_new(js, "ops_per_sec", stats ?
+	    json_integer((json_int_t)x->ops_per_sec) : json_null());
+	json_object_set_new(js, "hit_ratio", stats && x->hit_ratio >= 0 ?
+	    json_real(x->hit_ratio) : json_null());
+	json_object_set_new(js, "hits_per_s", json_rate(rn, &x->hits_rate));
+	json_object_set_new(js, "misses_per_s", json_rate(rn,
+	    &x->misses_rate));
+	json_object_set_new(js, "evictions_per_s", json_rate(rn,
+	    &x->evicted_rate));
+	json_object_set_new(js, "keys", known && n->primary ?
+	    json_integer((json_int_t)x->dbsize) : json_null());
+	for (i = 0; n->primary && i < x->nroutes; i++) {
+		if (o->rb->routes[i].nkeys == 0)
+			continue;
+		json_array_append_new(routes, json_pack("{s:s, s:o, s:o}",
+		    "route", o->rb->routes[i].name, "keys", rn->up &&
+		    x->routes[i].known && x->routes[i].error[0] == '\0' ?
+		    json_integer((json_int_t)x->routes[i].count) : json_null(),
+		    "error", x->routes[i].error[0] ?
+		    json_string(x->routes[i].error) : json_null()));
+	}
+	json_object_set_new(js, "routes", routes);
+	return js;
+}
+
+static void
+json_cluster(struct check_out *o, const struct check_cluster *cc)
+{
+	const struct readout_totals *t = &cc->t;
+	struct readout_node rn;
+	struct route_total rt;
+	json_t *js = json_object(), *nodes = json_array(),
+	    *routes = json_array(), *tot;
+	size_t i;
+
+	json_object_set_new(js, "state", json_string(t->problem == NULL ? "ok" :
+	    "not ok"));
+	json_object_set_new(js, "problem", t->problem != NULL ?
+	    jesc(t->problem) : json_null());
+	json_object_set_new(js, "primaries", json_integer((json_int_t)
+	    t->primaries));
+	json_object_set_new(js, "replicas", json_integer((json_int_t)
+	    t->replicas));
+	for (i = 0; i < readouts_nnodes(cc->ro); i++)
+		if (readouts_node(cc->ro, i, &rn))
+			json_array_append_new(nodes, json_node(o, cc, &rn));
+	json_object_set_new(js, "nodes", nodes);
+	tot = json_pack("{s:I, s:I, s:I, s:o, s:o, s:I, s:o, s:o, s:b}",
+	    "nodes", (json_int_t)t->nodes, "down", (json_int_t)t->down,
+	    "failing", (json_int_t)t->failing, "used_memory",
+	    json_sum(&t->used_memory), "maxmemory", json_sum(&t->maxmemory),
+	    "no_limit", (json_int_t)t->no_limit, "ops_per_sec",
+	    json_sum(&t->ops), "keys", json_sum(&t->keys), "partial",
+	    totals_partial(t));
+	json_object_set_new(js, "totals", tot);
+	for (i = 0; i < o->rb->nroutes; i++) {
+		if (o->rb->routes[i].nkeys == 0)
+			continue;
+		readouts_route_total(cc->ro, i, &rt);
+		json_array_append_new(routes, json_pack("{s:s, s:o, s:b, s:o}",
+		    "route", o->rb->routes[i].name, "keys",
+		    json_sum(&rt.count), "over", rt.over, "error",
+		    rt.error[0] ? jesc(rt.error) : json_null()));
+	}
+	json_object_set_new(js, "routes", routes);
+	json_object_set_new(o->out, "cluster", js);
 }
 
 static void
@@ -161,7 +482,7 @@ tap_redis(struct check_out *o, const struct check_redis *cr)
 
 	printf("%s %zu - redis: %s", cr->ok ? "ok" : "not ok", ++o->n,
 	    cr->desc);
-	if (x != NULL && x->state == READOUT_OK)
+	if ((x != NULL && x->state == READOUT_OK) || cr->cluster)
 		printf(", %s", cr->role);
 	else if (cr->up)
 		printf("; readouts %s", cr->why);
@@ -213,8 +534,8 @@ json_redis(struct check_out *o, const struct check_redis *cr)
 	json_object_set_new(js, "up", json_boolean(cr->ok));
 	json_object_set_new(js, "state", json_string(cr->desc));
 	json_object_set_new(js, "readout", json_string(known ? "ok" :
-	    "unknown"));
-	json_object_set_new(js, "reason", known ? json_null() :
+	    cr->cluster ? "per node" : "unknown"));
+	json_object_set_new(js, "reason", known || cr->cluster ? json_null() :
 	    json_string(x != NULL && x->state == READOUT_UNKNOWN ? x->why :
 	    cr->why));
 	json_object_set_new(js, "role", known && x->node.role[0] ?
@@ -223,7 +544,8 @@ json_redis(struct check_out *o, const struct check_redis *cr)
 	    x->node.master_host[0] ? json_string(x->node.master_host) :
 	    json_null());
 	json_object_set_new(js, "cluster_enabled", known ?
-	    json_boolean(x->node.cluster) : json_null());
+	    json_boolean(x->node.cluster) : cr->cluster ? json_true() :
+	    json_null());
 	json_object_set_new(js, "used_memory", known &&
 	    x->sec_ok[INFO_MEMORY] ? json_integer((json_int_t)x->used_memory) :
 	    json_null());
@@ -294,26 +616,54 @@ json_end(struct check_out *o, size_t failed)
 }
 
 static const struct check_emitter check_emitters[] = {
-	{ "text", text_begin, text_redis, text_step, text_end },
-	{ "tap", text_begin, tap_redis, tap_step, tap_end },
-	{ "json", json_begin, json_redis, json_step, json_end },
+	{ "text", text_begin, text_redis, text_cluster, text_step, text_end },
+	{ "tap", text_begin, tap_redis, tap_cluster, tap_step, tap_end },
+	{ "json", json_begin, json_redis, json_cluster, json_step, json_end },
 };
 #define NEMITTERS (sizeof check_emitters / sizeof check_emitters[0])
 
-/* The first round of readouts is over, and the route counts it started
- * are done. */
+/* The first round of readouts is over (on every node of a cluster that is
+ * up), and the route counts it started are done. */
 static bool
 readout_settled(void *arg)
 {
-	const struct readout *x = readouts_get(arg);
+	return readouts_settled(arg);
+}
+
+static bool
+clustered(const struct rehearsal *rh)
+{
+	return rh->cluster != NULL && cluster_mode(rh->cluster) ==
+	    CLUSTER_ON;
+}
+
+/*
+ * The cluster part of check, after check_redis: ok when the cluster has no
+ * problem (cluster_problem(): every slot has a primary that is up and says
+ * cluster_state:ok) and no route count failed on a primary.  A replica
+ * that is down or failing is a warning, not a failure.
+ */
+static bool
+check_cluster(struct rehearsal *rh, struct check_out *o)
+{
+	struct check_cluster cc;
+	struct route_total rt;
 	size_t i;
 
-	if (x->rounds < 1)
-		return false;
-	for (i = 0; i < x->nroutes; i++)
-		if (x->routes[i].counting)
-			return false;
-	return true;
+	memset(&cc, 0, sizeof cc);
+	cc.cl = rh->cluster;
+	cc.ro = rh->readouts;
+	readouts_totals(cc.ro, &cc.t);
+	if (!readouts_clustered(cc.ro))
+		cc.t.problem = cluster_problem(rh->cluster);
+	cc.ok = cc.t.problem == NULL;
+	for (i = 0; i < rh->rb->nroutes; i++) {
+		readouts_route_total(cc.ro, i, &rt);
+		if (rt.error[0] != '\0')
+			cc.ok = false;
+	}
+	o->em->cluster(o, &cc);
+	return cc.ok;
 }
 
 /*
@@ -332,13 +682,16 @@ check_redis(struct rehearsal *rh, struct check_out *o)
 	size_t i, nbad = 0;
 
 	cr.up = redis_status(rh->redis)->state == REDIS_UP;
-	if (cr.up) {
+	if (cr.up || clustered(rh)) {
 		/* The rehearsal frees it after the connection. */
 		rh->readouts = readouts_new(rh->loop, rh->redis, rh->rb, NULL,
 		    NULL);
+		/* A cluster's nodes were waited for (REHEARSAL_SETTLE). */
+		readouts_cluster(rh->readouts, rh->cluster);
 		readouts_refresh(rh->readouts);
 		loop_run_until(rh->loop, readout_settled, rh->readouts, limit);
-		x = readouts_get(rh->readouts);
+		if (!readouts_clustered(rh->readouts))
+			x = readouts_get(rh->readouts);
 	}
 	/* After the round: a server that misbehaved in it is down now. */
 	redis_describe(rh->redis, desc, sizeof desc);
@@ -358,6 +711,8 @@ check_redis(struct rehearsal *rh, struct check_out *o)
 		snprintf(why, sizeof why, "not connected");
 	if (x != NULL)
 		readout_describe_role(&x->node, role, sizeof role);
+	else if (clustered(rh))
+		snprintf(role, sizeof role, "cluster mode");
 	for (i = 0; x != NULL && i < x->nroutes; i++)
 		if (x->routes[i].error[0] != '\0')
 			nbad++;
@@ -365,8 +720,12 @@ check_redis(struct rehearsal *rh, struct check_out *o)
 		snprintf(ratio, sizeof ratio, "%.2f", x->hit_ratio);
 	else
 		snprintf(ratio, sizeof ratio, "n/a");
-	cr.ok = cr.up && x != NULL && x->state == READOUT_OK && nbad == 0;
+	/* A cluster: the connection to the runbook's node here, the
+	   readouts in the cluster's lines. */
+	cr.ok = cr.up && ((x != NULL && x->state == READOUT_OK && nbad == 0) ||
+	    (x == NULL && clustered(rh)));
 	cr.x = x;
+	cr.cluster = x == NULL && clustered(rh);
 	cr.desc = desc;
 	cr.why = why;
 	cr.role = role;
@@ -409,6 +768,9 @@ cmd_check(const struct cli_args *a)
 	o.em->begin(&o);
 	/* Redis first: its readouts, or why there are none. */
 	if (rh->redis != NULL && !check_redis(rh, &o))
+		failed++;
+	if (rh->redis != NULL && clustered(rh) && rh->readouts != NULL &&
+	    !check_cluster(rh, &o))
 		failed++;
 	for (i = 0; i < rh->rb->nsteps && !rh->interrupted; i++) {
 		rehearsal_run_step(rh, i);	/* or skipped, as the policy says */

@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "backup.h"
 #include "cli.h"
+#include "cluster.h"
 #include "purge.h"
 #include "record.h"
 #include "redis.h"
@@ -83,13 +84,27 @@ verify_backup(struct rehearsal *rh, void *arg, char **cause)
 static int
 restore(struct rehearsal *rh, struct restoring *st, bool replace)
 {
+	struct cluster *cl = NULL;
+	const char *problem;
 	char desc[300], *abs;
 	uint64_t intent;
 	int status = EXIT_OK;
 
+	/* A cluster (found or declared): each key goes to its slot's
+	   primary. */
+	if (rh->cluster != NULL && cluster_mode(rh->cluster) == CLUSTER_ON)
+		cl = rh->cluster;
+
 	if ((abs = realpath(st->backup, NULL)) == NULL)
 		abs = xstrdup(st->backup);
-	if (redis_status(rh->redis)->state != REDIS_UP) {
+	if (cl != NULL && (problem = cluster_problem(cl)) != NULL) {
+		/* As a purge: not while a slot has no primary that is up and
+		   ok (its keys would wait, then fail, half restored). */
+		fprintf(stderr, "rehearse: the cluster is not ok: %s; nothing "
+		    "was restored\n", problem);
+		status = EXIT_FAILED;
+		backup_reader_free(st->br);
+	} else if (cl == NULL && redis_status(rh->redis)->state != REDIS_UP) {
 		redis_describe(rh->redis, desc, sizeof desc);
 		fprintf(stderr, "rehearse: Redis is %s\n", desc);
 		status = EXIT_FAILED;
@@ -104,7 +119,11 @@ restore(struct rehearsal *rh, struct restoring *st, bool replace)
 		status = EXIT_FAILED;
 		backup_reader_free(st->br);
 	} else {
-		purge_restore(rh->redis, st->br, replace, restored, st);
+		if (cl != NULL)
+			purge_restore_cluster(rh->redis, cl, st->br, replace,
+			    restored, st);
+		else
+			purge_restore(rh->redis, st->br, replace, restored, st);
 		loop_run_until(rh->loop, restore_over, st, LOOP_FOREVER);
 		audit_result(rh->audit, intent,
 		    record_name(REC_RESTORE_DONE), 0, json_pack(
@@ -179,6 +198,7 @@ const struct cli_cmd cmd_restore_entry = {
 	"restore", restore_usage,
 	"Verifies the whole BACKUP first (chain, seal, bounds, and that every "
 	"key matches\nthe route's patterns), then puts its keys back into the "
-	"runbook's Redis.",
+	"runbook's Redis (on a\ncluster, each key on the primary that owns its "
+	"slot).",
 	restore_opts, cmd_restore,
 };

@@ -169,5 +169,12 @@ void		 purge_restore(struct redis *, struct backup_reader *,
 		     bool replace,
 		     void (*done)(const struct restore_report *, void *),
 		     void *arg);
+/* The same on a cluster (cluster mode on, topology known): each key's
+ * RESTORE goes to the primary that owns its slot (cluster_command), with
+ * redirections followed; r is the runbook's connection (its loop). */
+void		 purge_restore_cluster(struct redis *r, struct cluster *,
+		     struct backup_reader *, bool replace,
+		     void (*done)(const struct restore_report *, void *),
+		     void *arg);
 
 #endif

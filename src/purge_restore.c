@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "backup.h"
+#include "cluster.h"
 #include "purge_impl.h"
 #include "textesc.h"
 #include "xmalloc.h"
@@ -21,6 +22,7 @@
 
 struct restore {
 	struct redis	*redis;
+	struct cluster	*cl;		/* a cluster: by slot; else NULL */
 	struct backup_reader *br;
 	bool		 replace;
 	size_t		 in_flight;
@@ -131,13 +133,19 @@ restore_pump(struct restore *rs)
 			argv[argc] = "REPLACE";
 			lens[argc++] = 7;
 		}
-		if (redis_command(rs->redis, restore_reply, rs, argc, argv,
+		/* On a cluster the key goes to its slot's primary; MOVED,
+		   ASK and TRYAGAIN are followed there. */
+		if (rs->cl != NULL ? cluster_command(rs->cl,
+		    cluster_keyslot((const char *)rec.key, rec.klen),
+		    restore_reply, rs, argc, argv, lens) == 0 :
+		    redis_command(rs->redis, restore_reply, rs, argc, argv,
 		    lens) == 0)
 			rs->in_flight++;
 		else {
 			rs->rep.errors++;
-			snprintf(rs->rep.error, sizeof rs->rep.error,
-			    "Redis is not connected");
+			snprintf(rs->rep.error, sizeof rs->rep.error, "%s",
+			    rs->cl != NULL ? "too many commands wait for the "
+			    "cluster" : "Redis is not connected");
 			rs->eof = true;
 		}
 		backup_rec_done(&rec);
@@ -226,18 +234,35 @@ purge_restore_check(const char *path, const struct runbook *rb,
 	return br;
 }
 
-void
-purge_restore(struct redis *r, struct backup_reader *br, bool replace,
-    void (*done)(const struct restore_report *, void *), void *arg)
+static void
+restore_start(struct redis *r, struct cluster *cl, struct backup_reader *br,
+    bool replace, void (*done)(const struct restore_report *, void *),
+    void *arg)
 {
 	struct restore *rs;
 
 	rs = xcalloc(1, sizeof *rs);
 	rs->redis = r;
+	rs->cl = cl;
 	rs->br = br;
 	rs->replace = replace;
 	rs->done = done;
 	rs->arg = arg;
 	rs->later = event_new(redis_loop_base(r), -1, 0, restore_finish, rs);
 	restore_pump(rs);
+}
+
+void
+purge_restore(struct redis *r, struct backup_reader *br, bool replace,
+    void (*done)(const struct restore_report *, void *), void *arg)
+{
+	restore_start(r, NULL, br, replace, done, arg);
+}
+
+void
+purge_restore_cluster(struct redis *r, struct cluster *cl,
+    struct backup_reader *br, bool replace,
+    void (*done)(const struct restore_report *, void *), void *arg)
+{
+	restore_start(r, cl, br, replace, done, arg);
 }

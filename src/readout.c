@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "readout.h"
 #include "scan.h"
 #include "textesc.h"
@@ -41,6 +42,15 @@ struct readouts {
 	char		 round_why[256];	/* first problem of this round */
 	unsigned	 denied;	/* INFO sections refused (NOPERM) */
 	char		 denied_why[160];	/* the first refusal */
+	/* Cluster mode (readout.h). */
+	struct cluster	*cl;		/* watched, or NULL */
+	struct readouts	*parent;	/* a node's: the cluster's readouts */
+	size_t		 node;		/* a node's: its index */
+	struct readouts	**nodes;	/* the cluster's: one per node */
+	size_t		 nnodes;
+	bool		 clustered;	/* switched to per-node readouts */
+	char		**pats;		/* a node's walk: its patterns */
+	size_t		 npats_max;
 };
 
 /* Route sample TTLs: one PTTL per sample key. */
@@ -57,6 +67,8 @@ static const char *const section_name[INFO_NSECTIONS] = {
 static void
 notify(struct readouts *ro)
 {
+	if (ro->parent != NULL)
+		ro = ro->parent;
 	if (ro->changed != NULL)
 		ro->changed(ro->arg);
 }
@@ -313,6 +325,49 @@ readout_route_text(const struct readout *x, size_t route, double now,
 /* Route counts ---------------------------------------------------------------- */
 
 static void	walk_route(struct readouts *, size_t);
+static bool	cluster_sync(struct readouts *);
+
+/* A node's readouts: whether its node is a primary the topology lists
+ * (only those hold keys of their own). */
+static bool
+node_counted(const struct readouts *ro)
+{
+	const struct cluster_node *n = cluster_node(ro->cl, ro->node);
+
+	return n != NULL && n->listed && n->primary;
+}
+
+/* A node's walk of route i: the route's patterns this node holds keys of
+ * (all but those pinned to a slot another primary owns) into ro->pats;
+ * their number.  A route with none is counted 0 on this node, at once. */
+static size_t
+node_patterns(struct readouts *ro, size_t i)
+{
+	const struct rb_route *rt = &ro->rb->routes[i];
+	struct route_keys *rk = &ro->r.routes[i];
+	size_t j, n = 0;
+	int slot;
+
+	if (rt->nkeys > ro->npats_max) {
+		ro->pats = xreallocarray(ro->pats, rt->nkeys, sizeof *ro->pats);
+		ro->npats_max = rt->nkeys;
+	}
+	for (j = 0; j < rt->nkeys; j++) {
+		slot = cluster_pattern_slot(rt->keys[j]);
+		if (slot < 0 || cluster_slot_owner(ro->cl, (unsigned)slot) ==
+		    (int)ro->node)
+			ro->pats[n++] = rt->keys[j];
+	}
+	if (n == 0 && rt->nkeys > 0) {
+		rk->counting = false;
+		rk->known = true;
+		rk->count = 0;
+		rk->over = false;
+		rk->error[0] = '\0';
+		rk->at = loop_now();
+	}
+	return n;
+}
 
 static void
 ttl_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
@@ -401,7 +456,8 @@ walk_route(struct readouts *ro, size_t i)
 	struct scan_opts o;
 	double interval;
 
-	while (i < ro->rb->nroutes && ro->rb->routes[i].nkeys == 0)
+	while (i < ro->rb->nroutes && (ro->rb->routes[i].nkeys == 0 ||
+	    (ro->parent != NULL && node_patterns(ro, i) == 0)))
 		i++;
 	if (i >= ro->rb->nroutes) {
 		ro->r.walk_s = loop_now() - ro->walk_started;
@@ -417,6 +473,10 @@ walk_route(struct readouts *ro, size_t i)
 	memset(&o, 0, sizeof o);
 	o.patterns = ro->rb->routes[i].keys;
 	o.npatterns = ro->rb->routes[i].nkeys;
+	if (ro->parent != NULL) {
+		o.patterns = ro->pats;
+		o.npatterns = node_patterns(ro, i);
+	}
 	o.limit = READOUT_COUNT_LIMIT;
 	o.sample = READOUT_SAMPLE;
 	if (ro->paced) {
@@ -429,6 +489,28 @@ walk_route(struct readouts *ro, size_t i)
 	ro->scan = scan_start(ro->redis, &o, count_done, ro);
 }
 
+/* The runbook's node is known not to be a cluster's (its walk would see
+ * only that node's share of a cluster's keys). */
+static bool
+single_node(const struct readouts *ro)
+{
+	switch (cluster_mode(ro->cl)) {
+	case CLUSTER_OFF:
+		return true;
+	case CLUSTER_ON:
+		return false;
+	case CLUSTER_UNKNOWN:
+		break;
+	}
+	/* Not known yet: our own INFO may say so.  A user who may not read
+	   INFO cannot be told either way: its node is counted, as before
+	   cluster mode existed (a purge refuses such a node). */
+	if (strncmp(ro->r.sec_why[INFO_SERVER], "not permitted", 13) == 0)
+		return true;
+	return ro->r.valid && ro->r.sec_ok[INFO_SERVER] && !ro->cluster &&
+	    !ro->r.node.cluster;
+}
+
 /* A whole walk: every route with keys is queued, then counted in turn. */
 static void
 walk_start(struct readouts *ro)
@@ -437,6 +519,16 @@ walk_start(struct readouts *ro)
 
 	if (ro->scan != NULL)
 		return;
+	if (ro->parent != NULL && !node_counted(ro)) {
+		/* A replica (or a primary no longer listed): its keys are
+		   its primary's, counted there. */
+		for (i = 0; i < ro->rb->nroutes; i++)
+			ro->r.routes[i].counting = false;
+		ro->r.walk_next = 0;
+		return;
+	}
+	if (ro->cl != NULL && ro->parent == NULL && !single_node(ro))
+		return;		/* a cluster's keys are counted per node */
 	timer_disarm(ro->walk_timer);
 	ro->r.walk_next = 0;
 	ro->walk_started = loop_now();
@@ -461,6 +553,13 @@ walk_due(void *arg)
 void
 readouts_recount(struct readouts *ro)
 {
+	size_t i;
+
+	if (ro->clustered) {
+		for (i = 0; i < ro->nnodes; i++)
+			readouts_recount(ro->nodes[i]);
+		return;
+	}
 	if (ro->scan != NULL) {
 		scan_cancel(ro->scan);
 		ro->scan = NULL;
@@ -705,6 +804,8 @@ readouts_refresh(struct readouts *ro)
 	const char *info[2] = { "INFO", NULL };
 	int sec;
 
+	if (ro->cl != NULL && ro->parent == NULL && cluster_sync(ro))
+		return;
 	if (redis_status(ro->redis)->state != REDIS_UP || ro->busy)
 		return;
 	ro->ping_sent = loop_now();
@@ -727,6 +828,285 @@ readouts_refresh(struct readouts *ro)
 		walk_start(ro);
 }
 
+/* Cluster mode ------------------------------------------------------------ */
+
+/* Readouts of node i of the cluster, driven by the cluster's. */
+static struct readouts *
+node_new(struct readouts *ro, size_t i)
+{
+	struct readouts *n;
+
+	n = readouts_new(ro->loop, cluster_node(ro->cl, i)->conn, ro->rb, NULL,
+	    NULL);
+	n->parent = ro;
+	n->cl = ro->cl;
+	n->node = i;
+	n->paced = ro->paced;
+	n->now = ro->now;
+	return n;
+}
+
+/* Switches to per-node readouts once the cluster is found, and gives each
+ * new node its own; then refreshes every node.  Returns whether the
+ * readouts are per node. */
+static bool
+cluster_sync(struct readouts *ro)
+{
+	size_t i, n;
+
+	if (!ro->clustered) {
+		if (cluster_mode(ro->cl) != CLUSTER_ON ||
+		    !cluster_known(ro->cl))
+			return false;
+		/* What the runbook's node alone counted is a share of the
+		   cluster's keys, not the count: it goes. */
+		if (ro->scan != NULL) {
+			scan_cancel(ro->scan);
+			ro->scan = NULL;
+		}
+		timer_disarm(ro->walk_timer);
+		ro->r.walk_next = 0;
+		for (i = 0; i < ro->r.nroutes; i++) {
+			ro->r.routes[i].counting = false;
+			ro->r.routes[i].known = false;
+		}
+		ro->clustered = true;
+	}
+	n = cluster_nnodes(ro->cl);
+	if (n > ro->nnodes) {
+		ro->nodes = xreallocarray(ro->nodes, n, sizeof *ro->nodes);
+		for (i = ro->nnodes; i < n; i++)
+			ro->nodes[i] = node_new(ro, i);
+		ro->nnodes = n;
+	}
+	for (i = 0; i < ro->nnodes; i++) {
+		ro->nodes[i]->paced = ro->paced;
+		readouts_refresh(ro->nodes[i]);
+	}
+	notify(ro);
+	return true;
+}
+
+void
+readouts_cluster(struct readouts *ro, struct cluster *cl)
+{
+	ro->cl = cl;
+}
+
+bool
+readouts_clustered(const struct readouts *ro)
+{
+	return ro->clustered;
+}
+
+size_t
+readouts_nnodes(const struct readouts *ro)
+{
+	return ro->nnodes;
+}
+
+bool
+readouts_node(const struct readouts *ro, size_t i, struct readout_node *out)
+{
+	const struct cluster_node *n;
+
+	memset(out, 0, sizeof *out);
+	if (i >= ro->nnodes || (n = cluster_node(ro->cl, i)) == NULL ||
+	    !n->listed)
+		return false;
+	out->node = n;
+	out->r = &ro->nodes[i]->r;
+	out->up = redis_status(n->conn)->state == REDIS_UP;
+	redis_describe(n->conn, out->conn, sizeof out->conn);
+	out->failing = n->state[0] != '\0' && strcmp(n->state, "ok") != 0;
+	out->counted = n->primary;
+	return true;
+}
+
+static void
+sum_add(struct readout_sum *s, bool known, double v)
+{
+	if (known) {
+		s->v += v;
+		s->known++;
+	} else
+		s->missing++;
+}
+
+void
+readouts_totals(const struct readouts *ro, struct readout_totals *t)
+{
+	struct readout_node rn;
+	const struct readout *x;
+	bool ok, mem, stats;
+	size_t i;
+
+	memset(t, 0, sizeof *t);
+	if (!ro->clustered)
+		return;
+	t->problem = cluster_problem(ro->cl);
+	for (i = 0; i < ro->nnodes; i++) {
+		if (!readouts_node(ro, i, &rn))
+			continue;
+		x = rn.r;
+		t->nodes++;
+		if (rn.node->primary)
+			t->primaries++;
+		else
+			t->replicas++;
+		if (!rn.up)
+			t->down++;
+		if (rn.failing)
+			t->failing++;
+		/* Only what the node's last round read counts as known. */
+		ok = rn.up && x->state == READOUT_OK;
+		mem = ok && x->sec_ok[INFO_MEMORY] && x->used_memory >= 0;
+		stats = ok && x->sec_ok[INFO_STATS];
+		sum_add(&t->used_memory, mem, (double)x->used_memory);
+		if (mem && x->maxmemory == 0)
+			t->no_limit++;
+		else
+			sum_add(&t->maxmemory, mem && x->maxmemory > 0,
+			    (double)x->maxmemory);
+		sum_add(&t->ops, stats, (double)x->ops_per_sec);
+		sum_add(&t->hits, stats && x->hits_rate.per_s >= 0,
+		    x->hits_rate.per_s);
+		sum_add(&t->misses, stats && x->misses_rate.per_s >= 0,
+		    x->misses_rate.per_s);
+		sum_add(&t->evicted, stats && x->evicted_rate.per_s >= 0,
+		    x->evicted_rate.per_s);
+		if (rn.node->primary)
+			sum_add(&t->keys, ok, (double)x->dbsize);
+	}
+}
+
+/* Whether node i holds keys route may match: a pattern of it is not
+ * pinned to a slot, or pinned to one i owns. */
+static bool
+route_here(const struct readouts *ro, size_t route, size_t i)
+{
+	const struct rb_route *rt = &ro->rb->routes[route];
+	size_t j;
+	int slot;
+
+	for (j = 0; j < rt->nkeys; j++) {
+		slot = cluster_pattern_slot(rt->keys[j]);
+		if (slot < 0 || cluster_slot_owner(ro->cl, (unsigned)slot) ==
+		    (int)i)
+			return true;
+	}
+	return false;
+}
+
+void
+readouts_route_total(const struct readouts *ro, size_t route,
+    struct route_total *t)
+{
+	struct readout_node rn;
+	const struct route_keys *rk;
+	char *e;
+	size_t i;
+
+	memset(t, 0, sizeof *t);
+	t->progress = 1;
+	if (!ro->clustered || route >= ro->r.nroutes)
+		return;
+	for (i = 0; i < ro->nnodes; i++) {
+		/* A node that owns none of the slots the route's patterns
+		   are pinned to holds none of its keys, up or down. */
+		if (!readouts_node(ro, i, &rn) || !rn.node->primary ||
+		    !route_here(ro, route, i))
+			continue;
+		rk = &rn.r->routes[route];
+		if (rk->counting) {
+			t->counting = true;
+			if (rk->progress < t->progress)
+				t->progress = rk->progress;
+		}
+		if (rk->error[0] != '\0' && t->error[0] == '\0') {
+			e = esc_str(rn.node->addr, 0);
+			snprintf(t->error, sizeof t->error, "%s: %s", e,
+			    rk->error);
+			free(e);
+		}
+		/* A count from a node that is down now is not today's. */
+		sum_add(&t->count, rk->known && rn.up && rk->error[0] == '\0',
+		    (double)rk->count);
+		if (rk->known && rk->over)
+			t->over = true;
+		if (rk->known && (t->at == 0 || rk->at < t->at))
+			t->at = rk->at;
+	}
+}
+
+bool
+readouts_settled(const struct readouts *ro)
+{
+	const struct readout *x;
+	struct readout_node rn;
+	size_t i, j;
+
+	if (!ro->clustered) {
+		x = &ro->r;
+		if (x->rounds < 1)
+			return false;
+		for (j = 0; j < x->nroutes; j++)
+			if (x->routes[j].counting)
+				return false;
+		return true;
+	}
+	for (i = 0; i < ro->nnodes; i++) {
+		if (!readouts_node(ro, i, &rn) || !rn.up)
+			continue;
+		if (rn.r->rounds < 1 || rn.node->state[0] == '\0')
+			return false;
+		for (j = 0; j < rn.r->nroutes; j++)
+			if (rn.r->routes[j].counting)
+				return false;
+	}
+	return true;
+}
+
+void
+readout_sum_text(const struct readout_sum *s, char *buf, size_t len)
+{
+	if (s->known == 0)
+		snprintf(buf, len, "--");
+	else if (s->missing > 0)
+		snprintf(buf, len, ">=%.0f (partial)", s->v);
+	else
+		snprintf(buf, len, "%.0f", s->v);
+}
+
+void
+readout_route_total_text(const struct readouts *ro, size_t route,
+    double now, char *buf, size_t len)
+{
+	struct route_total t;
+	char count[64] = "", ago[24], state[400];
+	const struct readout_sum *c = &t.count;
+
+	readouts_route_total(ro, route, &t);
+	if (c->known > 0 && c->missing == 0)
+		snprintf(count, sizeof count, "%s%.0f keys", t.over ? ">" : "",
+		    c->v);
+	else if (c->known > 0)
+		snprintf(count, sizeof count, ">=%.0f keys (%zu of %zu "
+		    "primaries not counted)", c->v, c->missing, c->known +
+		    c->missing);
+	if (t.counting)
+		snprintf(state, sizeof state, "counting %d%%",
+		    (int)(t.progress < 0 ? 0 : t.progress * 100));
+	else if (t.error[0] != '\0')
+		snprintf(state, sizeof state, "count failed on %s", t.error);
+	else if (c->known > 0) {
+		readout_duration(now - t.at, ago, sizeof ago);
+		snprintf(state, sizeof state, "counted %s ago", ago);
+	} else
+		snprintf(state, sizeof state, "not counted");
+	snprintf(buf, len, "%s%s%s", count, count[0] ? ", " : "", state);
+}
+
 static void
 tick(void *arg)
 {
@@ -736,8 +1116,9 @@ tick(void *arg)
 
 	readouts_refresh(ro);
 	/* Not connected yet (or again): look soon, not a whole interval
-	   later. */
-	if (redis_status(ro->redis)->state != REDIS_UP && next > 0.25)
+	   later.  A cluster's nodes are each looked at on the interval. */
+	if (!ro->clustered && redis_status(ro->redis)->state != REDIS_UP &&
+	    next > 0.25)
 		next = 0.25;
 	timer_arm(ro->tick, next);
 }
@@ -795,6 +1176,11 @@ readouts_free(struct readouts *ro)
 
 	if (ro == NULL)
 		return;
+	/* The cluster may be gone by now: nothing here asks it. */
+	for (i = 0; i < ro->nnodes; i++)
+		readouts_free(ro->nodes[i]);
+	free(ro->nodes);
+	free(ro->pats);
 	timer_free(ro->tick);
 	timer_free(ro->walk_timer);
 	if (ro->scan != NULL)

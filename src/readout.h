@@ -19,7 +19,19 @@
  * pause of READOUT_PACE times its round trip, and calls kept near
  * READOUT_CALL_S), and the next walk waits readout_walk_interval() after
  * the last one ended.  readouts_refresh() alone (rehearse check) and
- * readouts_recount() (someone asked) walk at full speed. */
+ * readouts_recount() (someone asked) walk at full speed.
+ *
+ * Cluster mode (readouts_cluster()): the readouts start as above, on the
+ * runbook's node, and switch once the cluster says cluster mode and knows
+ * its topology.  From then on each node has readouts of its own, from its
+ * own connection (the round above, on every refresh), and the route
+ * counts walk every primary at the same time, each walk paced as above; a
+ * pattern whose hash tag pins it to one slot (cluster_pattern_slot) is
+ * walked only on the primary that owns that slot.  Totals are sums over
+ * the nodes the topology lists (keys and route counts over the primaries
+ * only: a replica holds its primary's keys again); a node that did not
+ * answer makes a total partial (missing > 0), never a smaller number shown
+ * as complete. */
 #ifndef REHEARSE_READOUT_H
 #define REHEARSE_READOUT_H
 
@@ -131,6 +143,54 @@ struct readout {
 };
 
 struct readouts;
+struct cluster;
+struct cluster_node;
+
+/* A node's readout in cluster mode (readouts_node). */
+struct readout_node {
+	const struct cluster_node *node;	/* addr, primary, state, ... */
+	const struct readout *r;	/* its own readout */
+	bool		 up;		/* its connection is up */
+	char		 conn[300];	/* its connection's state, in words */
+	bool		 failing;	/* says a cluster_state other than ok */
+	bool		 counted;	/* a primary: its routes are counted */
+};
+
+/* A sum over nodes: of the nodes it is over, known answered and missing
+ * did not (missing > 0: partial; known == 0: unknown). */
+struct readout_sum {
+	double		 v;
+	size_t		 known;
+	size_t		 missing;
+};
+
+/* The cluster's totals (readouts_totals). */
+struct readout_totals {
+	size_t		 nodes;		/* listed in the topology */
+	size_t		 primaries;
+	size_t		 replicas;
+	size_t		 down;		/* connection not up */
+	size_t		 failing;	/* cluster_state not ok */
+	struct readout_sum used_memory;
+	struct readout_sum maxmemory;	/* over nodes with a limit */
+	size_t		 no_limit;	/* nodes without a maxmemory */
+	struct readout_sum ops;		/* instantaneous ops/s */
+	struct readout_sum hits;	/* per second */
+	struct readout_sum misses;
+	struct readout_sum evicted;
+	struct readout_sum keys;	/* DBSIZE, primaries */
+	const char	*problem;	/* cluster_problem(), or NULL: ok */
+};
+
+/* A route's count over every primary (readouts_route_total). */
+struct route_total {
+	struct readout_sum count;	/* known: primaries counted */
+	bool		 over;		/* a primary counted over the limit */
+	bool		 counting;	/* a primary's walk runs or waits */
+	double		 progress;	/* the least of the running walks */
+	double		 at;		/* the oldest count's loop_now() */
+	char		 error[300];	/* a primary's failure ("ADDR: why") */
+};
 
 /* Refreshes every refresh_s while Redis is up; changed is called after
  * each update (may be NULL). */
@@ -167,6 +227,33 @@ void		 readout_duration(double s, char *buf, size_t len);
 void		 readout_route_text(const struct readout *, size_t route,
 		     double now, char *buf, size_t len);
 const struct readout *readouts_get(const struct readouts *);
+/* Watches cl (NULL: never a cluster) for cluster mode: see above.  Call
+ * before readouts_start() or readouts_refresh(). */
+void		 readouts_cluster(struct readouts *, struct cluster *);
+/* The readouts are per node now (cluster mode, topology known). */
+bool		 readouts_clustered(const struct readouts *);
+/* The nodes (0 unless clustered); node i is the cluster's node i. */
+size_t		 readouts_nnodes(const struct readouts *);
+/* Node i's readout, false past the end or when the topology no longer
+ * lists it. */
+bool		 readouts_node(const struct readouts *, size_t i,
+		     struct readout_node *);
+void		 readouts_totals(const struct readouts *,
+		     struct readout_totals *);
+void		 readouts_route_total(const struct readouts *, size_t route,
+		     struct route_total *);
+/* Every node that is up finished a round, and no count runs (what
+ * `check` waits for); single-node: the readout's first round. */
+bool		 readouts_settled(const struct readouts *);
+/* "3000", ">=2000 (partial)" (a node did not answer), "--" (none did):
+ * a sum as a count. */
+void		 readout_sum_text(const struct readout_sum *, char *buf,
+		     size_t len);
+/* readout_route_text() for a route's total over the primaries:
+ * "3000 keys, counted 2 s ago", ">=2000 keys (1 of 3 primaries not
+ * counted), ...", "counting 38%". */
+void		 readout_route_total_text(const struct readouts *,
+		     size_t route, double now, char *buf, size_t len);
 /* Parses the value of field in an INFO reply; false when absent. */
 bool		 info_field(const char *info, size_t len, const char *field,
 		     long long *out);

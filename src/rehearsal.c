@@ -435,6 +435,7 @@ rehearsal_open(const struct rehearsal_opts *o, char **cause)
 		if (rh->redis != NULL) {
 			rh->readouts = readouts_new(rh->loop, rh->redis, rh->rb,
 			    fwd_live, rh);
+			readouts_cluster(rh->readouts, rh->cluster);
 			readouts_start(rh->readouts);
 		}
 		rh->monitor = monitor_new(rh->loop, rh->http, rh->rb, 2.0,

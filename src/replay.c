@@ -593,6 +593,49 @@ detail_value(struct buf *b, const char *path, json_t *v, size_t *lines)
 	(*lines)++;
 }
 
+/* A cluster purge's record: a line per shard, in words, before the
+ * fields ("shard 127.0.0.1:7001: previewed 1005, deleted 1005, ..."). */
+static void
+detail_shards(struct buf *b, json_t *o)
+{
+	static const char *const field[] = { "previewed", "deleted", "gone",
+	    "in_doubt", "untouched", "errors", "batches", "backed_up" };
+	static const char *const word[] = { "previewed", "deleted",
+	    "already gone", "in doubt", "untouched", "errors", "batches",
+	    "backed up" };
+	json_t *shards = json_object_get(json_object_get(o, "data"), "shards");
+	json_t *sh, *node, *v;
+	size_t i, k, n;
+
+	if (!json_is_array(shards) || json_array_size(shards) == 0)
+		return;
+	buf_addf(b, "per shard (%zu):\n", json_array_size(shards));
+	json_array_foreach(shards, i, sh) {
+		if (i >= MAX_DETAIL / 2) {
+			buf_addf(b, "  ... %zu more\n", json_array_size(shards) -
+			    i);
+			break;
+		}
+		node = json_object_get(sh, "node");
+		buf_adds(b, "  shard ");
+		if (json_is_string(node))
+			esc_append(b, json_string_value(node),
+			    json_string_length(node), 0);
+		else
+			buf_adds(b, "?");
+		buf_adds(b, ":");
+		for (k = n = 0; k < sizeof field / sizeof field[0]; k++) {
+			v = json_object_get(sh, field[k]);
+			if (!json_is_integer(v))
+				continue;
+			buf_addf(b, "%s %s %" JSON_INTEGER_FORMAT, n++ ? "," : "",
+			    word[k], json_integer_value(v));
+		}
+		buf_addc(b, '\n');
+	}
+	buf_addc(b, '\n');
+}
+
 int
 replay_detail(struct replay *r, size_t line, struct buf *b)
 {
@@ -628,6 +671,7 @@ replay_detail(struct replay *r, size_t line, struct buf *b)
 		}
 		return 0;
 	}
+	detail_shards(b, o);
 	detail_value(b, "", o, &n);
 	if (n >= MAX_DETAIL)
 		buf_addf(b, "... (cut at %d lines)\n", MAX_DETAIL);

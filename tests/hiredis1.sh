@@ -30,6 +30,8 @@ make -s -j2 check TESTS="tests/unit/test_redis tests/unit/test_stage \
     tests/backup.sh tests/purge_liar.sh tests/cluster_refuse.sh tests/children.sh \
     tests/tls.sh tests/unit/test_tls tests/sentinel.sh tests/acl_purge.sh \
     tests/purge_doubt.sh tests/readouts.sh tests/unit/test_readout \
+    tests/cluster_check.sh tests/cluster_restore.sh tests/cluster_dash.sh \
+    tests/cluster_report.sh \
     tests/cluster_kit.sh tests/cluster_hostile.sh tests/cluster_purge.sh" >check.log 2>&1 || :
 pass=$(cat tests/*.trs tests/unit/*.trs 2>/dev/null | grep -c '^:test-result: PASS' || :)
 fail=$(cat tests/*.trs tests/unit/*.trs 2>/dev/null | grep -c -E '^:test-result: (FAIL|ERROR)' || :)

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "cluster.h"
 #include "curses_inc.h"
 #include "dash.h"
 #include "dashboard.h"
@@ -269,8 +270,200 @@ readout_line(int y, int left, int width, bool dim, const char *text)
 	free(e);
 }
 
+/* Cluster mode ------------------------------------------------------------ */
+
+/* A sum of bytes: "12.2M", ">=8.1M?" (a node did not answer), "--". */
+static const char *
+sum_bytes(const struct readout_sum *s, char *buf, size_t len)
+{
+	char h[32];
+
+	if (s->known == 0)
+		snprintf(buf, len, "--");
+	else
+		snprintf(buf, len, "%s%s%s", s->missing ? ">=" : "",
+		    human_bytes((long long)s->v, h, sizeof h), s->missing ?
+		    "?" : "");
+	return buf;
+}
+
+/* A sum of a count or a rate: "3500", "12/s", ">=2000?", "--". */
+static const char *
+sum_count(const struct readout_sum *s, const char *unit, char *buf,
+    size_t len)
+{
+	if (s->known == 0)
+		snprintf(buf, len, "--");
+	else
+		snprintf(buf, len, "%s%.0f%s%s", s->missing ? ">=" : "", s->v,
+		    unit, s->missing ? "?" : "");
+	return buf;
+}
+
+/* A node's problem, or NULL: down, cluster_state not ok, readouts
+ * unknown. */
+static const char *
+node_trouble(const struct readout_node *rn, char *buf, size_t len)
+{
+	if (!rn->up && strncmp(rn->conn, "down: ", 6) == 0)
+		snprintf(buf, len, "DOWN: %s", rn->conn + 6);
+	else if (!rn->up)
+		snprintf(buf, len, "%s", rn->conn);	/* connecting */
+	else if (rn->failing)
+		snprintf(buf, len, "cluster_state:%s", rn->node->state);
+	else if (rn->r->state == READOUT_UNKNOWN)
+		snprintf(buf, len, "readouts unknown: %s", rn->r->why);
+	else
+		return NULL;
+	return buf;
+}
+
+/* One node's line, most telling first so that a narrow pane cuts the
+ * least: "P 127.0.0.1:7001 mem 2.1M of 4.0G (52%) keys 1505 ops 943/s
+ * hits 3/s misses 0/s ev 0/s", a replica "R ... <127.0.0.1:7001", or its
+ * trouble. */
+static void
+node_line(struct dash *d, const struct readout_node *rn, int y, int left,
+    int width)
+{
+	const struct readout *x = rn->r;
+	const struct cluster_node *p;
+	char line[700], trouble[400], mem[64], used[32], max[32], h[24], m[24];
+	char ev[24], of[160] = "";
+	bool stale = readout_stale(x, d->rb->redis.refresh_s, loop_now(),
+	    NULL);
+
+	if (!rn->node->primary && rn->node->primary_of >= 0 &&
+	    (p = cluster_node(d->env->cluster, (size_t)rn->node->primary_of)) !=
+	    NULL) {
+		/* "<:7001" on the same host: narrow panes cut less. */
+		if (strcmp(p->host, rn->node->host) == 0)
+			snprintf(of, sizeof of, " <:%d", p->port);
+		else
+			snprintf(of, sizeof of, " <%s", p->addr);
+	}
+	if (node_trouble(rn, trouble, sizeof trouble) != NULL) {
+		snprintf(line, sizeof line, "  %c %s%s %s", rn->node->primary ?
+		    'P' : 'R', rn->node->addr, of, trouble);
+		ui_attr(rn->node->primary ? PAIR_FAIL : PAIR_WARN, A_BOLD, true);
+		readout_line(y, left, width, false, line);
+		ui_attr(rn->node->primary ? PAIR_FAIL : PAIR_WARN, A_BOLD,
+		    false);
+		return;
+	}
+	if (!x->valid)
+		snprintf(mem, sizeof mem, "...");
+	else if (!x->sec_ok[INFO_MEMORY] || x->used_memory < 0)
+		snprintf(mem, sizeof mem, "mem --");
+	else if (x->maxmemory > 0)
+		snprintf(mem, sizeof mem, "mem %s of %s (%.0f%%)",
+		    human_bytes(x->used_memory, used, sizeof used),
+		    human_bytes(x->maxmemory, max, sizeof max), 100.0 *
+		    (double)x->used_memory / (double)x->maxmemory);
+	else
+		snprintf(mem, sizeof mem, "mem %s%s", human_bytes(x->used_memory,
+		    used, sizeof used), x->maxmemory == 0 ? ", no limit" : "");
+	snprintf(line, sizeof line, "  %c %s%s %s", rn->node->primary ? 'P' :
+	    'R', rn->node->addr, of, mem);
+	if (rn->node->primary && x->valid)
+		snprintf(line + strlen(line), sizeof line - strlen(line),
+		    "  keys %lld", x->dbsize);
+	if (x->valid && x->sec_ok[INFO_STATS])
+		snprintf(line + strlen(line), sizeof line - strlen(line),
+		    "  ops %lld/s  hits %s  misses %s  ev %s", x->ops_per_sec,
+		    rate_text(&x->hits_rate, h, sizeof h),
+		    rate_text(&x->misses_rate, m, sizeof m),
+		    rate_text(&x->evicted_rate, ev, sizeof ev));
+	readout_line(y, left, width, stale, line);
+}
+
+/* The order nodes are drawn in: those in trouble first, then primaries,
+ * then replicas (a short pane shows what matters). */
 static int
-draw_redis(struct dash *d, int y, int left, int width)
+node_rank(const struct readout_node *rn)
+{
+	char t[8];
+
+	if (node_trouble(rn, t, sizeof t) != NULL)
+		return rn->node->primary ? 0 : 1;
+	return rn->node->primary ? 2 : 3;
+}
+
+/* The Redis pane on a cluster: the cluster's state, its totals, a line per
+ * node (as many as fit above maxy, the rest counted) and the routes'
+ * counts over every primary. */
+static int
+draw_cluster(struct dash *d, int y, int left, int width, int maxy)
+{
+	struct readout_totals t;
+	struct readout_node rn;
+	char line[700], mem[64], keys[64], ops[48], h[48], m[48], ev[48];
+	char unk[64];
+	double now = loop_now();
+	size_t i, nroutes = 0, shown = 0, listed = 0, fit;
+	int rank, room;
+
+	readouts_totals(d->ro, &t);
+	if (t.problem == NULL)
+		snprintf(line, sizeof line, "redis cluster ok: %zu primar%s, %zu "
+		    "replica%s", t.primaries, t.primaries == 1 ? "y" : "ies",
+		    t.replicas, t.replicas == 1 ? "" : "s");
+	else
+		snprintf(line, sizeof line, "redis cluster NOT OK: %s",
+		    t.problem);
+	ui_attr(t.problem == NULL ? PAIR_OK : PAIR_FAIL, A_BOLD, true);
+	readout_line(y++, left, width, false, line);
+	ui_attr(t.problem == NULL ? PAIR_OK : PAIR_FAIL, A_BOLD, false);
+	/* A node unknown is said first: a cut line still says it. */
+	snprintf(unk, sizeof unk, ", %zu of %zu nodes unknown",
+	    t.used_memory.missing, t.nodes);
+	snprintf(line, sizeof line, "  total%s: mem %s  keys %s  ops %s  hits %s  "
+	    "misses %s  ev %s", t.used_memory.missing > 0 ? unk : "",
+	    sum_bytes(&t.used_memory, mem, sizeof mem),
+	    sum_count(&t.keys, "", keys, sizeof keys),
+	    sum_count(&t.ops, "/s", ops, sizeof ops),
+	    sum_count(&t.hits, "/s", h, sizeof h),
+	    sum_count(&t.misses, "/s", m, sizeof m),
+	    sum_count(&t.evicted, "/s", ev, sizeof ev));
+	readout_line(y++, left, width, false, line);
+	for (i = 0; i < d->rb->nroutes; i++)
+		if (d->rb->routes[i].nkeys > 0)
+			nroutes++;
+	/* As many nodes as fit above the routes; when not all do, the
+	   last row counts the others. */
+	room = maxy - y - (int)nroutes;
+	for (i = 0; i < readouts_nnodes(d->ro); i++)
+		if (readouts_node(d->ro, i, &rn))
+			listed++;
+	fit = room <= 0 ? 0 : (size_t)room >= listed ? listed :
+	    (size_t)room - 1;
+	for (rank = 0; rank < 4 && shown < fit; rank++)
+		for (i = 0; i < readouts_nnodes(d->ro) && shown < fit; i++) {
+			if (!readouts_node(d->ro, i, &rn) ||
+			    node_rank(&rn) != rank)
+				continue;
+			node_line(d, &rn, y++, left, width);
+			shown++;
+		}
+	if (room > 0 && shown < listed) {
+		snprintf(line, sizeof line, "  +%zu more nodes", listed - shown);
+		readout_line(y++, left, width, false, line);
+	}
+	for (i = 0; i < d->rb->nroutes; i++) {
+		char what[500];
+
+		if (d->rb->routes[i].nkeys == 0)
+			continue;
+		readout_route_total_text(d->ro, i, now, what, sizeof what);
+		snprintf(line, sizeof line, "  %s: %s", d->rb->routes[i].name,
+		    what);
+		readout_line(y++, left, width, false, line);
+	}
+	return y;
+}
+
+static int
+draw_redis(struct dash *d, int y, int left, int width, int maxy)
 {
 	const struct readout *x;
 	char state[300], line[512], role[200], mem[300], h[24], m[24], ev[24];
@@ -282,6 +475,8 @@ draw_redis(struct dash *d, int y, int left, int width)
 
 	if (d->env->redis == NULL)
 		return y;
+	if (d->ro != NULL && readouts_clustered(d->ro))
+		return draw_cluster(d, y, left, width, maxy);
 	redis_describe(d->env->redis, state, sizeof state);
 	x = readouts_get(d->ro);
 	up = redis_status(d->env->redis)->state == REDIS_UP;
@@ -295,6 +490,18 @@ draw_redis(struct dash *d, int y, int left, int width)
 	ui_attr(up ? PAIR_OK : PAIR_FAIL, A_BOLD, false);
 	y++;
 	y = draw_master(d, y, left, width);
+	if (d->env->cluster != NULL && cluster_mode(d->env->cluster) ==
+	    CLUSTER_ON) {
+		/* Found, its topology not yet: no count of this node alone
+		   is shown as the cluster's. */
+		const char *pr = cluster_problem(d->env->cluster);
+
+		snprintf(line, sizeof line, "  cluster mode: %s", pr != NULL ?
+		    pr : "reading every node");
+		ui_attr(PAIR_WARN, A_BOLD, true);
+		readout_line(y++, left, width, false, line);
+		ui_attr(PAIR_WARN, A_BOLD, false);
+	}
 	for (sec = 0; sec < INFO_NSECTIONS; sec++)
 		any = any || x->sec_ok[sec];
 	if (up && x->state == READOUT_UNKNOWN && !any && !stale) {
@@ -493,7 +700,7 @@ dash_draw(struct dash *d)
 	draw_detail(d, top, right, (bottom - top) / 2, rw);
 	y = top + (bottom - top) / 2;
 	mvhline(y++, right, ACS_HLINE, rw);
-	y = draw_redis(d, y, right, rw);
+	y = draw_redis(d, y, right, rw, bottom - (int)monitor_count(d->mon));
 	y = draw_http(d, y, right, rw);
 	outh = bottom - y - 1;
 	if (outh > 0 && d->nout > 0) {
@@ -511,10 +718,19 @@ dash_clock_text(const struct dash *d, char *buf, size_t len)
 	int n;
 
 	buf[0] = '\0';
+	if (d->ro != NULL && readouts_clustered(d->ro)) {
+		/* A node that goes down or comes back says so itself. */
+		struct readout_node rn;
+
+		for (i = 0; i < readouts_nnodes(d->ro) && used + 2 < len; i++)
+			buf[used++] = !readouts_node(d->ro, i, &rn) ? '-' :
+			    !rn.up ? 'd' : rn.failing ? 'f' : 'u';
+		buf[used] = '\0';
+	}
 	if (d->env->redis != NULL) {
 		/* "connecting (1.2 s)", "down: ... (retry in 3 s)"; the
 		   second, for the readouts' ages ("counted 42 s ago") */
-		redis_describe(d->env->redis, buf, len);
+		redis_describe(d->env->redis, buf + used, len - used);
 		used = strlen(buf);
 		if (d->ro != NULL && used < len) {
 			n = snprintf(buf + used, len - used, " %.0f",

@@ -1,5 +1,6 @@
 /* test_readout.c: the readouts' arithmetic: rates between two INFO samples,
- * the pacing of route counts, durations and the count line, staleness. */
+ * the pacing of route counts, durations and the count line, staleness, a
+ * cluster's partial sums. */
 #include "config.h"
 
 #include <math.h>
@@ -9,6 +10,29 @@
 #include "readout.h"
 #include "scan.h"
 #include "tap.h"
+
+/* A cluster's sums: partial when a node did not answer, never a complete
+ * number; unknown when none did. */
+START_TEST(sums_say_partial)
+{
+	struct readout_sum s = { 0 };
+	char buf[64];
+
+	readout_sum_text(&s, buf, sizeof buf);
+	ck_assert_str_eq(buf, "--");
+	s.missing = 3;
+	readout_sum_text(&s, buf, sizeof buf);
+	ck_assert_str_eq(buf, "--");
+	s.v = 2000;
+	s.known = 2;
+	s.missing = 1;
+	readout_sum_text(&s, buf, sizeof buf);
+	ck_assert_str_eq(buf, ">=2000 (partial)");
+	s.missing = 0;
+	readout_sum_text(&s, buf, sizeof buf);
+	ck_assert_str_eq(buf, "2000");
+}
+END_TEST
 
 START_TEST(rate_first_sample_is_unknown)
 {
@@ -194,6 +218,7 @@ main(void)
 	tcase_add_test(tc, pace_keeps_scan_under_budget);
 	tcase_add_test(tc, walk_interval_grows_with_the_walk);
 	tcase_add_test(tc, durations);
+	tcase_add_test(tc, sums_say_partial);
 	tcase_add_test(tc, route_lines);
 	tcase_add_test(tc, staleness);
 	tcase_add_test(tc, info_fields);
