@@ -952,8 +952,9 @@ mode_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 			changed(cl);
 			cluster_refresh(cl);
 		}
-	} else if (memmem(rep->str, rep->len, "cluster_enabled:0", 17) !=
-	    NULL && cl->mode == CLUSTER_UNKNOWN) {
+	} else if (cl->mode == CLUSTER_UNKNOWN) {
+		/* cluster_enabled:0, or no such line (a Sentinel's INFO
+		   cluster is empty): not a cluster. */
 		cl->mode = CLUSTER_OFF;
 		changed(cl);
 	}

@@ -300,7 +300,7 @@ ok $? "badredis behind tlsfront, not lying: up over TLS"
 
 front hugebulk
 check "$fport" "tls: { $CA }"
-[ $st = 1 ] && grep -q 'readouts unknown: INFO: reply over 64 MiB' "$tmp/out"
+[ $st = 1 ] && grep -q 'redis: down: reply over 64 MiB' "$tmp/out"
 ok $? "over TLS, a bulk reply announcing 2 GB: 'reply over 64 MiB'"
 
 front garbage
