@@ -155,6 +155,17 @@ purge "$tmp/bin.yml" 3
     [ "$(cl_errorstat CROSSSLOT)" = 0 ] && [ "$(cl_total)" = 20000 ]
 ok $? "1,000 binary keys (00, ff, newlines, braces): all deleted, no CROSSSLOT (exit $st)"
 
+# 3b. Declared: the url's node is down, redis.nodes gives another seed --------
+dead=$((p1 + 17))
+while redis-cli -p $dead ping >/dev/null 2>&1; do dead=$((dead + 1)); done
+kit load "$p1" anp:page:/decl/ 700 2>/dev/null
+runbook "$tmp/decl.yml" "$dead" 'anp:page:/decl/*' "cluster: true, nodes: [\"127.0.0.1:$p2\"]"
+purge "$tmp/decl.yml" 3b
+[ $st = 0 ] && [ "$(field previewed)" = 700 ] && [ "$(field deleted)" = 700 ] &&
+    [ "$(kit count "$p1" 'anp:page:/decl/*' 2>/dev/null)" = 0 ] && [ "$(cl_total)" = 20000 ] &&
+    grep -q '"cluster":true' "$tmp/done"
+ok $? "cluster: true with the url's node down: the topology from redis.nodes, 700 keys previewed and deleted (exit $st)"
+
 # 4. While slots move ---------------------------------------------------------
 kit load "$p1" anp:page:/blog/post 30000 2>/dev/null
 cl_reshard "$p1" "$p3" 3000 --cluster-pipeline 5
