@@ -56,46 +56,50 @@ field() { grep -o "\"$1\":[0-9]*" "$tmp/done" | head -1 | cut -d: -f2; }
 RH_PW='pw-Cl7 "s3cret"'
 export RH_PW
 
+# 7. TLS-only nodes (a function: it runs even when the main cluster did
+# not come up) -----------------------------------------------------------
+tls_case() {
+	# cl_count PATTERN: the keys matching on every primary, over TLS (clusterkit
+	# speaks plaintext only).
+	cl_count() {
+		_t=0
+		for _p in $cl_primaries; do
+			_t=$((_t + $(cl_cli "$_p" --scan --pattern "$1" | wc -l)))
+		done
+		echo $_t
+	}
+	if cl_tls "$tmp/pki" && cluster_start tls 3 0 2>"$tmp/err"; then
+		set -- $cl_primaries
+		cl_acl_user purger "$RH_PW" '~*' '+@all'
+		i=0
+		while [ $i -lt 2000 ]; do echo "SET anp:page:/blog/t$i v"; i=$((i + 1)); done |
+		    cl_cli "$1" -c >/dev/null 2>&1
+		i=0
+		while [ $i -lt 500 ]; do echo "SET anp:page:/shop/t$i v"; i=$((i + 1)); done |
+		    cl_cli "$1" -c >/dev/null 2>&1
+		cat >"$tmp/tls.yml" <<-EOR
+	runbook: cluster purge over TLS
+	owner: ops
+	redis: { url: "rediss://purger@127.0.0.1:$2/0", password_env: RH_PW, timeout_ms: 2000, tls: { ca_file: $cl_tlsdir/ca.crt } }
+	routes:
+	  - { name: blog, keys: ["anp:page:/blog/*"], max_keys: 100000 }
+	steps:
+	  - { title: Purge the route, purge: blog }
+	EOR
+		before=$(cl_count 'anp:page:/blog/*')
+		purge "$tmp/tls.yml" 8
+		[ "$before" = 2000 ] && [ $st = 0 ] && [ "$(field deleted)" = 2000 ] &&
+		    [ "$(cl_count 'anp:page:/blog/*')" = 0 ] && [ "$(cl_total)" = 500 ]
+		ok $? "a TLS-only cluster (rediss://, ca_file, ACL user): $before keys previewed and deleted over TLS on every node, the 500 others stay (exit $st)"
+	else
+		ok 1 "a TLS-only cluster came up"
+	fi
+}
+
 if ! cluster_start main 3 1 2>"$tmp/err"; then
 	ok 1 "a 3-primary cluster with a replica each came up"
-	# 7. TLS-only nodes ---------------------------------------------------------
-# cl_count PATTERN: the keys matching on every primary, over TLS (clusterkit
-# speaks plaintext only).
-cl_count() {
-	_t=0
-	for _p in $cl_primaries; do
-		_t=$((_t + $(cl_cli "$_p" --scan --pattern "$1" | wc -l)))
-	done
-	echo $_t
-}
-if cl_tls "$tmp/pki" && cluster_start tls 3 0 2>"$tmp/err"; then
-	set -- $cl_primaries
-	cl_acl_user purger "$RH_PW" '~*' '+@all'
-	i=0
-	while [ $i -lt 2000 ]; do echo "SET anp:page:/blog/t$i v"; i=$((i + 1)); done |
-	    cl_cli "$1" -c >/dev/null 2>&1
-	i=0
-	while [ $i -lt 500 ]; do echo "SET anp:page:/shop/t$i v"; i=$((i + 1)); done |
-	    cl_cli "$1" -c >/dev/null 2>&1
-	cat >"$tmp/tls.yml" <<EOR
-runbook: cluster purge over TLS
-owner: ops
-redis: { url: "rediss://purger@127.0.0.1:$2/0", password_env: RH_PW, timeout_ms: 2000, tls: { ca_file: $cl_tlsdir/ca.crt } }
-routes:
-  - { name: blog, keys: ["anp:page:/blog/*"], max_keys: 100000 }
-steps:
-  - { title: Purge the route, purge: blog }
-EOR
-	before=$(cl_count 'anp:page:/blog/*')
-	purge "$tmp/tls.yml" 8
-	[ "$before" = 2000 ] && [ $st = 0 ] && [ "$(field deleted)" = 2000 ] &&
-	    [ "$(cl_count 'anp:page:/blog/*')" = 0 ] && [ "$(cl_total)" = 500 ]
-	ok $? "a TLS-only cluster (rediss://, ca_file, ACL user): $before keys previewed and deleted over TLS on every node, the 500 others stay (exit $st)"
-else
-	ok 1 "a TLS-only cluster came up"
-fi
-
-echo "1..$n"
+	tls_case
+	echo "1..$n"
 	exit 1
 fi
 set -- $cl_primaries
@@ -242,41 +246,6 @@ else
 	ok 1 "a 3-primary cluster without replicas came up"
 fi
 
-# 7. TLS-only nodes ---------------------------------------------------------
-# cl_count PATTERN: the keys matching on every primary, over TLS (clusterkit
-# speaks plaintext only).
-cl_count() {
-	_t=0
-	for _p in $cl_primaries; do
-		_t=$((_t + $(cl_cli "$_p" --scan --pattern "$1" | wc -l)))
-	done
-	echo $_t
-}
-if cl_tls "$tmp/pki" && cluster_start tls 3 0 2>"$tmp/err"; then
-	set -- $cl_primaries
-	cl_acl_user purger "$RH_PW" '~*' '+@all'
-	i=0
-	while [ $i -lt 2000 ]; do echo "SET anp:page:/blog/t$i v"; i=$((i + 1)); done |
-	    cl_cli "$1" -c >/dev/null 2>&1
-	i=0
-	while [ $i -lt 500 ]; do echo "SET anp:page:/shop/t$i v"; i=$((i + 1)); done |
-	    cl_cli "$1" -c >/dev/null 2>&1
-	cat >"$tmp/tls.yml" <<EOR
-runbook: cluster purge over TLS
-owner: ops
-redis: { url: "rediss://purger@127.0.0.1:$2/0", password_env: RH_PW, timeout_ms: 2000, tls: { ca_file: $cl_tlsdir/ca.crt } }
-routes:
-  - { name: blog, keys: ["anp:page:/blog/*"], max_keys: 100000 }
-steps:
-  - { title: Purge the route, purge: blog }
-EOR
-	before=$(cl_count 'anp:page:/blog/*')
-	purge "$tmp/tls.yml" 8
-	[ "$before" = 2000 ] && [ $st = 0 ] && [ "$(field deleted)" = 2000 ] &&
-	    [ "$(cl_count 'anp:page:/blog/*')" = 0 ] && [ "$(cl_total)" = 500 ]
-	ok $? "a TLS-only cluster (rediss://, ca_file, ACL user): $before keys previewed and deleted over TLS on every node, the 500 others stay (exit $st)"
-else
-	ok 1 "a TLS-only cluster came up"
-fi
+tls_case
 
 echo "1..$n"
