@@ -999,6 +999,19 @@ node_state(struct redis *r, void *arg)
 
 /* Commands --------------------------------------------------------------- */
 
+/* Appends to the waiting list. */
+static void
+enqueue(struct cluster *cl, struct creq *q)
+{
+	q->next = NULL;
+	if (cl->wait_tail != NULL)
+		cl->wait_tail->next = q;
+	else
+		cl->wait_head = q;
+	cl->wait_tail = q;
+	cl->nwaiting++;
+}
+
 static void
 park(struct creq *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -1011,13 +1024,7 @@ park(struct creq *q, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(q->why, sizeof q->why, fmt, ap);
 	va_end(ap);
-	q->next = NULL;
-	if (cl->wait_tail != NULL)
-		cl->wait_tail->next = q;
-	else
-		cl->wait_head = q;
-	cl->wait_tail = q;
-	cl->nwaiting++;
+	enqueue(cl, q);
 	if (!timer_armed(cl->tick))
 		timer_arm(cl->tick, TICK_S);
 	refresh_soon(cl);
@@ -1039,15 +1046,9 @@ tick_fired(void *arg)
 		if (now - q->since > CLUSTER_WAIT_S)
 			fail_not_run(q, "%s (waited %.0f s)", q->why,
 			    CLUSTER_WAIT_S);
-		else if (now < q->not_before) {
-			q->next = NULL;
-			if (cl->wait_tail != NULL)
-				cl->wait_tail->next = q;
-			else
-				cl->wait_head = q;
-			cl->wait_tail = q;
-			cl->nwaiting++;
-		} else
+		else if (now < q->not_before)
+			enqueue(cl, q);
+		else
 			dispatch(q);
 	}
 	if (cl->wait_head != NULL && cl->tick != NULL &&

@@ -482,25 +482,6 @@ note_error(struct purge_shard *sh, const char *fmt, ...)
 }
 
 static void
-stop_all(struct purge *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-stop_all(struct purge *p, const char *fmt, ...)
-{
-	va_list ap;
-	char raw[320];
-
-	if (p->failed)
-		return;
-	p->failed = true;
-	va_start(ap, fmt);
-	vsnprintf(raw, sizeof raw, fmt, ap);
-	va_end(ap);
-	purge_set_reason(p, "%s", raw);
-}
-
-static void
 free_queues(struct purge *p)
 {
 	size_t i;
@@ -598,7 +579,7 @@ batch_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		p->rep.errors += n;
 		note_error(sh, "UNLINK failed: %s", purge_reply_text(rep, text,
 		    sizeof text));
-		stop_all(p, "UNLINK failed on %s: %s", sh->node,
+		purge_fail(p, "UNLINK failed on %s: %s", sh->node,
 		    purge_reply_text(rep, text, sizeof text));
 	} else if (rep->type != REDIS_REPLY_INTEGER || rep->integer < 0 ||
 	    (unsigned long long)rep->integer > n) {
@@ -610,7 +591,7 @@ batch_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		p->rep.in_doubt += n;
 		p->desync = true;
 		note_error(sh, "an impossible UNLINK reply");
-		stop_all(p, "protocol error: UNLINK of %zu keys on %s answered "
+		purge_fail(p, "protocol error: UNLINK of %zu keys on %s answered "
 		    "%s%lld (the connection was reset)", n, sh->node,
 		    rep->type == REDIS_REPLY_INTEGER ? "" : "a non-integer ",
 		    rep->type == REDIS_REPLY_INTEGER ? (long long)rep->integer :
@@ -663,7 +644,7 @@ pump_queues(struct purge *p)
 			    (int)n + 1, argv, lens) != 0) {
 				free(b);
 				if (p->cinflight == 0)
-					stop_all(p, "too many commands wait for "
+					purge_fail(p, "too many commands wait for "
 					    "the cluster");
 				break;
 			}
@@ -702,7 +683,7 @@ dump_settle(struct cdump *c)
 		return;
 	if (c->bad) {
 		note_error(sh, "%s", c->why);
-		stop_all(p, "%s on %s; nothing of this batch was deleted",
+		purge_fail(p, "%s on %s; nothing of this batch was deleted",
 		    c->why, sh->node);
 		return;
 	}
@@ -715,7 +696,7 @@ dump_settle(struct cdump *c)
 	before = backup_pending(p->backup);
 	if (backup_add(p->backup, k->key, k->len, c->dump, c->dlen, c->pttl,
 	    &cause) != 0) {
-		stop_all(p, "%s; nothing of this batch was deleted", cause);
+		purge_fail(p, "%s; nothing of this batch was deleted", cause);
 		free(cause);
 		return;
 	}
@@ -820,7 +801,7 @@ pump_dumps(struct purge *p)
 		if (cluster_command(p->cluster, k->slot, dump_reply, c, 2, argv,
 		    lens) != 0) {
 			free(c);
-			stop_all(p, "too many commands wait for the cluster; "
+			purge_fail(p, "too many commands wait for the cluster; "
 			    "nothing of this batch was deleted");
 			return;
 		}
@@ -848,7 +829,7 @@ group_synced(struct purge *p)
 	p->cgroup_end = p->cdump_next;
 	if (backup_sync(p->backup, &cause) != 0) {
 		p->rep.errors++;
-		stop_all(p, "%s; nothing of this batch was deleted", cause);
+		purge_fail(p, "%s; nothing of this batch was deleted", cause);
 		free(cause);
 		return;
 	}

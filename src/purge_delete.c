@@ -54,11 +54,8 @@ purge_end(struct purge *p, enum purge_state st)
 
 /* The group has failed: nothing more is sent; the purge ends when the last
  * reply in flight is in. */
-static void
-group_fail(struct purge *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-group_fail(struct purge *p, const char *fmt, ...)
+void
+purge_fail(struct purge *p, const char *fmt, ...)
 {
 	va_list ap;
 	char raw[320];
@@ -146,11 +143,11 @@ unlink_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	if (rep == NULL) {
 		/* Whether Redis deleted this batch is unknown. */
 		p->rep.in_doubt += n;
-		group_fail(p, "Redis failed during batch %zu of %zu: %s",
+		purge_fail(p, "Redis failed during batch %zu of %zu: %s",
 		    p->rep.batches + 1, p->rep.batches_total, err);
 	} else if (rep->type == REDIS_REPLY_ERROR) {
 		p->rep.errors += n;
-		group_fail(p, "UNLINK failed: %.*s", (int)(rep->len >
+		purge_fail(p, "UNLINK failed: %.*s", (int)(rep->len >
 		    REPLY_SHOWN ? REPLY_SHOWN : rep->len), rep->str ? rep->str :
 		    "");
 	} else if (rep->type != REDIS_REPLY_INTEGER || rep->integer < 0 ||
@@ -159,7 +156,7 @@ unlink_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		 * with its command either. */
 		p->rep.in_doubt += n;
 		p->desync = true;
-		group_fail(p, "protocol error: UNLINK of %zu keys answered %s%lld "
+		purge_fail(p, "protocol error: UNLINK of %zu keys answered %s%lld "
 		    "(batch %zu of %zu is in doubt; the connection was reset)",
 		    n, rep->type == REDIS_REPLY_INTEGER ? "" : "a non-integer ",
 		    rep->type == REDIS_REPLY_INTEGER ? (long long)rep->integer :
@@ -212,7 +209,7 @@ pump_unlinks(struct purge *p)
 			break;
 		if (purge_send(p, unlink_reply, p, (int)n + 1, argv,
 		    lens) != 0) {
-			group_fail(p, "Redis is not connected (%zu of %zu "
+			purge_fail(p, "Redis is not connected (%zu of %zu "
 			    "batches done)", p->rep.batches,
 			    p->rep.batches_total);
 			break;
@@ -245,7 +242,7 @@ group_backed_up(struct purge *p)
 		return;
 	if (backup_sync(p->backup, &cause) != 0) {
 		p->rep.errors++;
-		group_fail(p, "%s; nothing of this batch was deleted", cause);
+		purge_fail(p, "%s; nothing of this batch was deleted", cause);
 		free(cause);
 		return;
 	}
@@ -306,10 +303,10 @@ pttl_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	if (p->failed)
 		;
 	else if (rep == NULL)
-		group_fail(p, "Redis failed while backing up: %s; nothing of "
+		purge_fail(p, "Redis failed while backing up: %s; nothing of "
 		    "this batch was deleted", err);
 	else if (rep->type != REDIS_REPLY_INTEGER || rep->integer < -2)
-		group_fail(p, "PTTL answered '%s' while backing up; nothing of "
+		purge_fail(p, "PTTL answered '%s' while backing up; nothing of "
 		    "this batch was deleted", purge_reply_text(rep, text,
 		    sizeof text));
 	else if (!c->dumped || rep->integer == -2) {
@@ -320,7 +317,7 @@ pttl_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		before = backup_pending(p->backup);
 		if (backup_add(p->backup, c->key, c->len, c->dump, c->dlen,
 		    rep->integer, &cause) != 0) {
-			group_fail(p, "%s; nothing of this batch was deleted",
+			purge_fail(p, "%s; nothing of this batch was deleted",
 			    cause);
 			free(cause);
 		} else {
@@ -357,7 +354,7 @@ dump_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	if (p->failed)
 		return;
 	if (rep == NULL)
-		group_fail(p, "Redis failed while backing up: %s; nothing of "
+		purge_fail(p, "Redis failed while backing up: %s; nothing of "
 		    "this batch was deleted", err);
 	else if (rep->type == REDIS_REPLY_STRING) {
 		c->dump = xmalloc(rep->len + 1);
@@ -367,7 +364,7 @@ dump_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	} else if (rep->type != REDIS_REPLY_NIL)
 		/* Only nil means gone: an error (NOPERM, a renamed DUMP)
 		 * must never let the key be deleted unsaved. */
-		group_fail(p, "DUMP answered '%s' while backing up; nothing of "
+		purge_fail(p, "DUMP answered '%s' while backing up; nothing of "
 		    "this batch was deleted", purge_reply_text(rep, text,
 		    sizeof text));
 }
@@ -415,7 +412,7 @@ pump_dumps(struct purge *p)
 		lens[0] = 4;
 		if (purge_send(p, dump_reply, c, 2, argv, lens) != 0) {
 			free(c);
-			group_fail(p, "Redis is not connected; nothing of this "
+			purge_fail(p, "Redis is not connected; nothing of this "
 			    "batch was deleted");
 			break;
 		}
@@ -425,7 +422,7 @@ pump_dumps(struct purge *p)
 		argv[0] = "PTTL";
 		if (purge_send(p, pttl_reply, c, 2, argv, lens) != 0) {
 			c->orphan = true;	/* dump_reply frees it */
-			group_fail(p, "Redis is not connected; nothing of this "
+			purge_fail(p, "Redis is not connected; nothing of this "
 			    "batch was deleted");
 			break;
 		}

@@ -137,6 +137,10 @@ struct acl_conn {
 
 /* DUMP and PTTL of one previewed key before anyone confirms (purge.c). */
 void		 purge_probe_backup(struct purge *);
+/* The deletion has failed (the reason, escaped): nothing more is sent;
+ * the purge ends when the last reply in flight is in. */
+void		 purge_fail(struct purge *, const char *fmt, ...)
+		     __attribute__((format(printf, 2, 3)));
 /* Ends a running purge (purge_delete.c): its state, time, backup. */
 void		 purge_end(struct purge *, enum purge_state);
 /* The shard record of cluster node i (grown as needed). */
