@@ -115,6 +115,36 @@ purge_shard(struct purge *p, int node)
 }
 
 void
+purge_shard_slots(const struct purge_shard *sh, char *buf, size_t len)
+{
+	unsigned s, e;
+	size_t used = 0;
+	int n;
+
+	buf[0] = '\0';
+	if (sh->slots == NULL)
+		return;
+#define HAS(x) (sh->slots[(x) / 8] & (1u << ((x) % 8)))
+	for (s = 0; s < 16384 && used + 1 < len; s = e + 1) {
+		if (!HAS(s)) {
+			e = s;
+			continue;
+		}
+		for (e = s; e + 1 < 16384 && HAS(e + 1); e++)
+			;
+		n = s == e ? snprintf(buf + used, len - used, "%s%u", used ?
+		    "," : "", s) : snprintf(buf + used, len - used, "%s%u-%u",
+		    used ? "," : "", s, e);
+		if (n < 0 || (size_t)n >= len - used) {
+			buf[used] = '\0';	/* whole ranges only */
+			break;
+		}
+		used += (size_t)n;
+	}
+#undef HAS
+}
+
+void
 purge_set_key(struct purge *p, const struct audit_key *k)
 {
 	if (k != NULL)
@@ -142,6 +172,7 @@ destroy(struct purge *p)
 		for (j = 0; j < p->rep.shards[i].ndoubt; j++)
 			free(p->rep.shards[i].doubt[j].key);
 		free(p->rep.shards[i].doubt);
+		free(p->rep.shards[i].slots);
 	}
 	free(p->rep.shards);
 	free(p->ckeys);

@@ -57,7 +57,15 @@ struct purge_shard {
 		size_t		 len;
 	}		*doubt;		/* the keys in doubt on it (at most */
 	size_t		 ndoubt;	/* PURGE_DEPTH * PURGE_BATCH kept) */
+	bool		 doubt_cut;	/* some in doubt are not named */
+	unsigned char	*slots;		/* bit per slot: a batch of that slot
+					   was answered by it, or NULL */
 };
+
+/* The slots of a shard's answered batches as ranges ("0-5460,5470"), in
+ * buf; "" when none. */
+void		 purge_shard_slots(const struct purge_shard *, char *buf,
+		     size_t len);
 
 struct purge_report {
 	enum purge_state state;

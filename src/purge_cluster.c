@@ -37,6 +37,8 @@
 #define QUEUE_KEYS	(PURGE_DEPTH * PURGE_BATCH)	/* in flight, per queue */
 #define BACKED_UP	0x01	/* cdone: its line is written */
 #define SETTLED		0x02	/* cdone: its fate is known (or in doubt) */
+#define DOUBT_KEY_MAX	1024	/* a longer key in doubt is counted, not named */
+#define DOUBT_BYTES	(128 * 1024)	/* of keys in doubt named, in all */
 
 struct cscan {
 	struct purge	*p;
@@ -523,11 +525,17 @@ load_queues(struct purge *p, size_t first, size_t end, bool backed_up)
 	}
 }
 
+/* Names a key in doubt on its shard; the names are bounded so that the
+ * purge.done record stays far below the audit log's longest line. */
 static void
-doubt(struct purge_shard *sh, const struct ckey *k)
+doubt(struct purge *p, struct purge_shard *sh, const struct ckey *k)
 {
-	if (sh->ndoubt >= QUEUE_KEYS)
+	if (sh->ndoubt >= QUEUE_KEYS || k->len > DOUBT_KEY_MAX ||
+	    p->cdoubt_bytes + k->len > DOUBT_BYTES) {
+		sh->doubt_cut = true;
 		return;
+	}
+	p->cdoubt_bytes += k->len;
 	if (sh->ndoubt % 64 == 0)
 		sh->doubt = xreallocarray(sh->doubt, sh->ndoubt + 64,
 		    sizeof *sh->doubt);
@@ -546,6 +554,7 @@ batch_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	struct purge_shard *sh;
 	char text[REPLY_SHOWN + 1];
 	size_t j, n = b->n;
+	unsigned slot;
 	int node;
 
 	if (purge_answered(p)) {
@@ -567,7 +576,7 @@ batch_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	} else if (rep == NULL || p->desync) {
 		for (j = 0; j < n; j++) {
 			p->cdone[q->idx[b->first + j]] |= SETTLED;
-			doubt(sh, &p->ckeys[q->idx[b->first + j]]);
+			doubt(p, sh, &p->ckeys[q->idx[b->first + j]]);
 		}
 		sh->in_doubt += n;
 		p->rep.in_doubt += n;
@@ -585,7 +594,7 @@ batch_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 	    (unsigned long long)rep->integer > n) {
 		for (j = 0; j < n; j++) {
 			p->cdone[q->idx[b->first + j]] |= SETTLED;
-			doubt(sh, &p->ckeys[q->idx[b->first + j]]);
+			doubt(p, sh, &p->ckeys[q->idx[b->first + j]]);
 		}
 		sh->in_doubt += n;
 		p->rep.in_doubt += n;
@@ -603,6 +612,10 @@ batch_reply(struct redis *r, redisReply *rep, const char *err, void *arg)
 		sh->deleted += (size_t)rep->integer;
 		sh->gone += n - (size_t)rep->integer;
 		sh->batches++;
+		if (sh->slots == NULL)
+			sh->slots = xcalloc(CLUSTER_SLOTS / 8, 1);
+		slot = p->ckeys[q->idx[b->first]].slot;
+		sh->slots[slot / 8] |= (unsigned char)(1u << (slot % 8));
 		p->rep.deleted += (size_t)rep->integer;
 		p->rep.gone += n - (size_t)rep->integer;
 		p->rep.batches++;

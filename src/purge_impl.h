@@ -121,6 +121,7 @@ struct purge {
 	size_t		 cgroup_first, cgroup_end;	/* the backup group */
 	size_t		 cdump_next;	/* next key of the group to dump */
 	size_t		 cdumps_waiting;
+	size_t		 cdoubt_bytes;	/* of the keys in doubt named */
 	bool		 cunlinking;	/* the group is synced: unlinking */
 };
 

@@ -98,6 +98,7 @@ shards_done(const struct purge_report *rep)
 {
 	json_t *a = json_array(), *o, *keys;
 	const struct purge_shard *sh;
+	static char slots[16384 * 7];	/* every slot, one by one, at worst */
 	size_t i, j;
 
 	for (i = 0; i < rep->nshards; i++) {
@@ -114,6 +115,8 @@ shards_done(const struct purge_report *rep)
 		    (json_int_t)sh->batches);
 		if (sh->error[0] != '\0')
 			json_object_set_new(o, "error", json_string(sh->error));
+		purge_shard_slots(sh, slots, sizeof slots);
+		json_object_set_new(o, "slots", json_string(slots));
 		if (sh->ndoubt > 0) {
 			keys = json_array();
 			for (j = 0; j < sh->ndoubt; j++)
@@ -121,6 +124,8 @@ shards_done(const struct purge_report *rep)
 				    sh->doubt[j].key, sh->doubt[j].len));
 			json_object_set_new(o, "in_doubt_keys", keys);
 		}
+		if (sh->doubt_cut)
+			json_object_set_new(o, "in_doubt_keys_cut", json_true());
 		json_array_append_new(a, o);
 	}
 	return a;
