@@ -126,6 +126,17 @@ while read -r _ addr _ count; do
 	grep -q "$addr $count" "$tmp/err" || st=1
 done <"$tmp/shards"
 ok $st "the preview's count per shard is clusterkit's: $(tr '\n' ' ' <"$tmp/shards")"
+# Every shard that deleted names the slots of its batches, and a slot's
+# owner is the shard that says it (a key of slot S is counted there).
+st=0
+for p in $p1 $p2 $p3; do
+	grep -o "\"node\":\"127.0.0.1:$p\"[^}]*" "$tmp/done" | grep -q '"slots":"[0-9][0-9,-]*"' || st=1
+done
+k=$(kit keyslot anp:page:/blog/post7 2>/dev/null)
+o=$(cl_owner "$k")
+grep -o "\"node\":\"127.0.0.1:$o\"[^}]*" "$tmp/done" | grep -o '"slots":"[^"]*"' | tr -d '"' | cut -d: -f2 | tr ',' '\n' |
+    awk -F- -v s="$k" '{ e = $2 == "" ? $1 : $2; if (s >= $1 && s <= e) f = 1 } END { exit !f }' || st=1
+ok $st "purge.done names the slots each primary answered batches for (slot $k of a key on $o)"
 kit monitor-check "$cl_dir"/monitor.* >"$tmp/mc" 2>&1 &&
     [ "$(cl_errorstat CROSSSLOT)" = 0 ] && [ "$(cl_errorstat MOVED)" = 0 ] &&
     grep -q '"UNLINK"' "$cl_dir/monitor.$p1" && grep -q '"UNLINK"' "$cl_dir/monitor.$p3"
